@@ -1,0 +1,55 @@
+# laoyou — GNU make build.  `make run` starts the demo, `make test` runs everything.
+BUILD    ?= build
+CC       ?= gcc
+RE_CFLAGS := $(shell pkg-config --cflags libre 2>/dev/null)
+# libre's headers need these, or `bool` changes size under our feet.
+RE_DEFS  := -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter \
+            -Isrc $(RE_CFLAGS) $(RE_DEFS) -DLAOYOU_VERSION=\"$(VERSION)\"
+# Static libre: our heap timer (src/core/tmr.c) replaces libre's tmr.o.
+LIBS     := /usr/lib/x86_64-linux-gnu/libre.a -lssl -lcrypto -lz -lpthread -ldl -lsqlite3 -lm
+VERSION  := 0.1.0
+
+SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c))
+OBJS := $(SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+
+.PHONY: all deps run test unit unit-asan system clean bench-cps bench-media
+
+all: $(BUILD)/laoyou
+
+deps:
+	@scripts/deps
+
+$(BUILD)/%.o: %.c $(wildcard src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/laoyou: $(OBJS) $(BUILD)/src/main.o
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) -Wl,-Map=$(BUILD)/laoyou.map
+	@! grep -q 'libre.a(tmr.o)' $(BUILD)/laoyou.map || \
+		{ echo "libre's tmr.o was linked: the heap timer is not in use" >&2; exit 1; }
+
+$(BUILD)/unit: $(OBJS) $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)
+
+# The sanitizer build lives in its own tree so it never mixes objects.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+$(BUILD)-asan/unit $(BUILD)-asan/laoyou: FORCE
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)-asan CFLAGS="$(ASAN_FLAGS)" $@
+
+FORCE:
+
+run: deps all
+	@scripts/demo
+
+test: deps all $(BUILD)/unit
+	@scripts/test-all
+
+unit: $(BUILD)/unit
+	$(BUILD)/unit
+
+clean:
+	rm -rf $(BUILD) $(BUILD)-asan

@@ -1,0 +1,240 @@
+#include <stddef.h>
+#include <string.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include "core/conf.h"
+
+void conf_defaults(struct conf *cf)
+{
+	memset(cf, 0, sizeof(*cf));
+	sa_set_str(&cf->sip_udp, "127.0.0.1", 5060);
+	sa_set_str(&cf->sip_tcp, "127.0.0.1", 5060);
+	sa_set_str(&cf->http, "127.0.0.1", 8080);
+	sa_set_str(&cf->rtp_ip, "127.0.0.1", 0);
+	cf->rtp_min = 20000;
+	cf->rtp_max = 29999;
+	str_ncpy(cf->db, "laoyou.db", sizeof(cf->db));
+	cf->log_level = LOG_INFO;
+	str_ncpy(cf->realm, "laoyou", sizeof(cf->realm));
+	cf->rtp_timeout_s = 60;
+	cf->ring_timeout_s = 60;
+	cf->max_calls = 10000;
+	cf->max_calls_account = 10;
+	cf->nonce_ttl_s = 300;
+	cf->auth_fail_limit = 5;
+	cf->auth_fail_window_s = 60;
+	cf->auth_ban_s = 300;
+	cf->reg_min_expires = 60;
+	cf->reg_max_expires = 7200;
+	cf->reg_default_expires = 3600;
+	cf->max_msg_size = 16384;
+}
+
+static int parse_u32(uint32_t *v, const char *s, uint32_t min, uint32_t max)
+{
+	char *end;
+	unsigned long long n;
+
+	if (!*s || !isdigit((unsigned char)*s))
+		return EINVAL;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno || *end || n < min || n > max)
+		return ERANGE;
+	*v = (uint32_t)n;
+	return 0;
+}
+
+static int parse_addr(struct sa *sa, const char *s, bool allow_off)
+{
+	if (allow_off && !strcmp(s, "off")) {
+		sa_init(sa, AF_UNSPEC);
+		return 0;
+	}
+	if (sa_decode(sa, s, strlen(s)))
+		return EINVAL;
+	return 0;
+}
+
+struct uint_key {
+	const char *key;
+	size_t off;
+	uint32_t min, max;
+};
+
+#define U(k, f, lo, hi) { k, offsetof(struct conf, f), lo, hi }
+static const struct uint_key uint_keys[] = {
+	U("rtp_timeout", rtp_timeout_s, 1, 86400),
+	U("ring_timeout", ring_timeout_s, 1, 3600),
+	U("max_calls", max_calls, 1, 1000000),
+	U("max_calls_per_account", max_calls_account, 1, 1000000),
+	U("nonce_ttl", nonce_ttl_s, 10, 86400),
+	U("auth_fail_limit", auth_fail_limit, 1, 1000),
+	U("auth_fail_window", auth_fail_window_s, 1, 86400),
+	U("auth_ban_time", auth_ban_s, 0, 604800),
+	U("min_expires", reg_min_expires, 1, 86400),
+	U("max_expires", reg_max_expires, 1, 604800),
+	U("default_expires", reg_default_expires, 1, 604800),
+	U("max_message_size", max_msg_size, 1024, 65535),
+};
+
+int conf_set(struct conf *cf, const char *key, const char *val,
+	     char *err, size_t errsz)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(uint_keys); i++) {
+		const struct uint_key *k = &uint_keys[i];
+		if (strcmp(key, k->key))
+			continue;
+		if (parse_u32((uint32_t *)(void *)((char *)cf + k->off), val,
+			      k->min, k->max)) {
+			re_snprintf(err, errsz, "%s must be a whole number "
+				    "from %u to %u, not '%s'", key, k->min,
+				    k->max, val);
+			return EINVAL;
+		}
+		return 0;
+	}
+
+	if (!strcmp(key, "sip_udp") || !strcmp(key, "sip_tcp") ||
+	    !strcmp(key, "http")) {
+		struct sa *sa = key[0] == 'h' ? &cf->http :
+			key[4] == 'u' ? &cf->sip_udp : &cf->sip_tcp;
+		if (parse_addr(sa, val, true)) {
+			re_snprintf(err, errsz, "%s must be IP:PORT or 'off', "
+				    "not '%s'", key, val);
+			return EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "rtp_ip")) {
+		if (sa_set_str(&cf->rtp_ip, val, 0)) {
+			re_snprintf(err, errsz, "rtp_ip must be an IP "
+				    "address, not '%s'", val);
+			return EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "rtp_ports")) {
+		unsigned lo, hi;
+		char tail;
+		if (sscanf(val, "%u-%u%c", &lo, &hi, &tail) != 2 ||
+		    lo < 1024 || hi > 65535 || lo + 3 > hi) {
+			re_snprintf(err, errsz, "rtp_ports must be LOW-HIGH "
+				    "within 1024-65535 with room for two "
+				    "pairs, not '%s'", val);
+			return EINVAL;
+		}
+		cf->rtp_min = (uint16_t)lo;
+		cf->rtp_max = (uint16_t)hi;
+		return 0;
+	}
+	if (!strcmp(key, "db")) {
+		if (!*val || strlen(val) >= sizeof(cf->db)) {
+			re_snprintf(err, errsz, "db must be a path of at most "
+				    "%zu bytes", sizeof(cf->db) - 1);
+			return EINVAL;
+		}
+		str_ncpy(cf->db, val, sizeof(cf->db));
+		return 0;
+	}
+	if (!strcmp(key, "log_level")) {
+		if (log_level_parse(&cf->log_level, val)) {
+			re_snprintf(err, errsz, "log_level must be debug, info,"
+				    " warn or error, not '%s'", val);
+			return EINVAL;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "realm")) {
+		if (!*val || strlen(val) >= sizeof(cf->realm) ||
+		    strpbrk(val, "\"\\ ")) {
+			re_snprintf(err, errsz, "realm must be 1-%zu "
+				    "characters without quotes or spaces",
+				    sizeof(cf->realm) - 1);
+			return EINVAL;
+		}
+		str_ncpy(cf->realm, val, sizeof(cf->realm));
+		return 0;
+	}
+	if (!strcmp(key, "trunk")) {
+		struct uri uri;
+		struct pl pl;
+		pl_set_str(&pl, val);
+		if (strlen(val) >= sizeof(cf->trunk_uri) ||
+		    uri_decode(&uri, &pl) || pl_strcasecmp(&uri.scheme, "sip")) {
+			re_snprintf(err, errsz, "trunk must be a sip: URI such"
+				    " as sip:10.0.0.1:5060, not '%s'", val);
+			return EINVAL;
+		}
+		str_ncpy(cf->trunk_uri, val, sizeof(cf->trunk_uri));
+		return 0;
+	}
+
+	re_snprintf(err, errsz, "unknown setting '%s'", key);
+	return EINVAL;
+}
+
+static char *trim(char *s)
+{
+	char *e;
+	while (isspace((unsigned char)*s))
+		++s;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int conf_load(struct conf *cf, const char *path, char *err, size_t errsz)
+{
+	char line[1024], why[256];
+	unsigned lineno = 0;
+	int rc = 0;
+	FILE *f;
+
+	f = fopen(path, "r");
+	if (!f) {
+		re_snprintf(err, errsz, "%s: cannot open: %m", path, errno);
+		return ENOENT;
+	}
+
+	while (fgets(line, sizeof(line), f)) {
+		char *p, *eq, *key, *val;
+
+		++lineno;
+		if (!strchr(line, '\n') && !feof(f)) {
+			re_snprintf(err, errsz, "%s:%u: line longer than %zu "
+				    "bytes", path, lineno, sizeof(line) - 2);
+			rc = EINVAL;
+			break;
+		}
+		p = trim(line);
+		if (!*p || *p == '#')
+			continue;
+		eq = strchr(p, '=');
+		if (!eq) {
+			re_snprintf(err, errsz, "%s:%u: expected 'key = value'",
+				    path, lineno);
+			rc = EINVAL;
+			break;
+		}
+		*eq = '\0';
+		key = trim(p);
+		val = trim(eq + 1);
+		if (conf_set(cf, key, val, why, sizeof(why))) {
+			re_snprintf(err, errsz, "%s:%u: %s", path, lineno, why);
+			rc = EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+
+	if (!rc && cf->rtp_min > cf->rtp_max) {
+		re_snprintf(err, errsz, "%s: rtp_ports: low above high", path);
+		rc = EINVAL;
+	}
+	return rc;
+}

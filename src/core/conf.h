@@ -1,0 +1,40 @@
+/* conf: the server's config file, `key = value` lines.  Errors come back
+ * as `file:line: what is wrong`. */
+#ifndef LAOYOU_CONF_H
+#define LAOYOU_CONF_H
+#include <stdint.h>
+#include <stdbool.h>
+#include <re.h>
+#include "core/log.h"
+
+struct conf {
+	struct sa sip_udp;          /* unset port = listener off */
+	struct sa sip_tcp;
+	struct sa http;
+	struct sa rtp_ip;
+	uint16_t rtp_min, rtp_max;
+	char db[512];
+	enum log_level log_level;
+	char realm[64];
+	uint32_t rtp_timeout_s;     /* no RTP for this long ends the call */
+	uint32_t ring_timeout_s;    /* unanswered forks give up (408) */
+	uint32_t max_calls;         /* global concurrent calls */
+	uint32_t max_calls_account; /* default per-account limit */
+	uint32_t nonce_ttl_s;
+	uint32_t auth_fail_limit;   /* failures from one address before a ban */
+	uint32_t auth_fail_window_s;
+	uint32_t auth_ban_s;
+	uint32_t reg_min_expires, reg_max_expires, reg_default_expires;
+	uint32_t max_msg_size;      /* bytes; larger SIP messages are refused */
+	char trunk_uri[256];        /* outside numbers go here, if set */
+};
+
+/** Fill cf with the built-in defaults. */
+void conf_defaults(struct conf *cf);
+/** Load path over the defaults; on error write `file:line: why` to err. */
+int  conf_load(struct conf *cf, const char *path, char *err, size_t errsz);
+/** Parse one `key = value` line's value into cf; err gets the reason. */
+int  conf_set(struct conf *cf, const char *key, const char *val,
+	      char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,295 @@
+/* laoyou: the one binary.  Subcommands: run, check, version, account, cdr. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <getopt.h>
+#include <re.h>
+#include "core/conf.h"
+#include "core/log.h"
+#include "store/store.h"
+#include "cdr/cdr.h"
+#include "server/server.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: laoyou run -c FILE          start the server\n"
+"       laoyou check -c FILE        validate the config file and exit\n"
+"       laoyou version\n"
+"       laoyou account add USER --secret S --ext EXT [--name NAME]\n"
+"                  [--kind agent|booth|elder-device|trunk] [--outbound]\n"
+"                  [--max-calls N] [--from-addr IP:PORT] -c FILE\n"
+"       laoyou account list -c FILE\n"
+"       laoyou account del USER -c FILE\n"
+"       laoyou cdr [-n COUNT] [--csv] -c FILE\n"
+"  -c FILE may be replaced by --db PATH for the account and cdr commands.\n");
+}
+
+enum { OPT_SECRET = 256, OPT_EXT, OPT_NAME, OPT_KIND, OPT_OUTBOUND,
+       OPT_MAXCALLS, OPT_FROM, OPT_DB, OPT_CSV };
+
+struct opts {
+	const char *conf, *db, *secret, *ext, *name, *kind, *from;
+	bool outbound, csv;
+	long max_calls, count;
+};
+
+static int parse_opts(struct opts *o, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"secret", required_argument, NULL, OPT_SECRET},
+		{"ext", required_argument, NULL, OPT_EXT},
+		{"name", required_argument, NULL, OPT_NAME},
+		{"kind", required_argument, NULL, OPT_KIND},
+		{"outbound", no_argument, NULL, OPT_OUTBOUND},
+		{"max-calls", required_argument, NULL, OPT_MAXCALLS},
+		{"from-addr", required_argument, NULL, OPT_FROM},
+		{"db", required_argument, NULL, OPT_DB},
+		{"csv", no_argument, NULL, OPT_CSV},
+		{"config", required_argument, NULL, 'c'},
+		{NULL, 0, NULL, 0},
+	};
+	int ch;
+
+	memset(o, 0, sizeof(*o));
+	o->count = 20;
+	o->kind = "agent";
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:n:", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'c': o->conf = optarg; break;
+		case 'n': o->count = atol(optarg); break;
+		case OPT_SECRET: o->secret = optarg; break;
+		case OPT_EXT: o->ext = optarg; break;
+		case OPT_NAME: o->name = optarg; break;
+		case OPT_KIND: o->kind = optarg; break;
+		case OPT_OUTBOUND: o->outbound = true; break;
+		case OPT_MAXCALLS: o->max_calls = atol(optarg); break;
+		case OPT_FROM: o->from = optarg; break;
+		case OPT_DB: o->db = optarg; break;
+		case OPT_CSV: o->csv = true; break;
+		default: return EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* The config (for db and realm), or the defaults with --db. */
+static int load_conf(struct conf *cf, const struct opts *o)
+{
+	char err[512];
+
+	conf_defaults(cf);
+	if (o->conf && conf_load(cf, o->conf, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	if (o->db)
+		str_ncpy(cf->db, o->db, sizeof(cf->db));
+	if (!o->conf && !o->db) {
+		fprintf(stderr, "laoyou: give -c FILE or --db PATH\n");
+		return 2;
+	}
+	log_set_level(LOG_WARN);
+	return 0;
+}
+
+static int print_account(const struct store_account *a, void *arg)
+{
+	(void)arg;
+	printf("%-16s %-8s %-12s %-8s %-3s %5u %-21s %s\n", a->user, a->ext,
+	       a->kind, a->outbound ? "yes" : "no", "", a->max_calls,
+	       a->from_addr[0] ? a->from_addr : "-", a->display);
+	return 0;
+}
+
+static bool valid_name(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+	if (!n || n >= max)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("-_.+", *s)))
+			return false;
+	return true;
+}
+
+static int cmd_account(int argc, char **argv)
+{
+	struct store_account a;
+	struct store *st = NULL;
+	struct conf cf;
+	struct opts o;
+	const char *sub, *user = NULL;
+	int rc = 0, err;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	sub = argv[1];
+	if (parse_opts(&o, argc - 1, argv + 1)) {
+		usage(stderr);
+		return 2;
+	}
+	if (optind < argc - 1)
+		user = argv[1 + optind];
+	rc = load_conf(&cf, &o);
+	if (rc)
+		return rc;
+	if (store_open(&st, cf.db)) {
+		fprintf(stderr, "laoyou: cannot open database %s\n", cf.db);
+		return 1;
+	}
+
+	if (!strcmp(sub, "list")) {
+		printf("%-16s %-8s %-12s %-8s %-3s %5s %-21s %s\n", "user",
+		       "ext", "kind", "outbound", "", "max", "from-addr",
+		       "name");
+		rc = store_account_list(st, print_account, NULL) ? 1 : 0;
+	}
+	else if (!strcmp(sub, "del")) {
+		if (!user) {
+			fprintf(stderr, "laoyou: account del USER\n");
+			rc = 2;
+		}
+		else if ((err = store_account_del(st, user))) {
+			fprintf(stderr, "laoyou: %s: %s\n", user, err == ENOENT
+				? "no such account" : "cannot delete");
+			rc = 1;
+		}
+	}
+	else if (!strcmp(sub, "add")) {
+		static const char *kinds[] = {"agent", "booth",
+					      "elder-device", "trunk"};
+		bool kind_ok = false;
+		for (size_t i = 0; i < ARRAY_SIZE(kinds); i++)
+			kind_ok |= !strcmp(o.kind, kinds[i]);
+
+		if (!user || !valid_name(user, sizeof(a.user)) || !o.ext ||
+		    !valid_name(o.ext, sizeof(a.ext)) ||
+		    (!o.secret && !o.from) || !kind_ok ||
+		    o.max_calls < 0 || (o.name && strlen(o.name) >=
+					sizeof(a.display))) {
+			fprintf(stderr, "laoyou: account add needs USER "
+				"(letters, digits, - _ . +), --ext, --secret "
+				"(or --from-addr for a trunk) and a --kind of "
+				"agent, booth, elder-device or trunk\n");
+			rc = 2;
+			goto out;
+		}
+		memset(&a, 0, sizeof(a));
+		str_ncpy(a.user, user, sizeof(a.user));
+		str_ncpy(a.ext, o.ext, sizeof(a.ext));
+		str_ncpy(a.kind, o.kind, sizeof(a.kind));
+		str_ncpy(a.realm, cf.realm, sizeof(a.realm));
+		if (o.name)
+			str_ncpy(a.display, o.name, sizeof(a.display));
+		a.outbound = o.outbound;
+		a.max_calls = (uint32_t)o.max_calls;
+		if (o.from) {
+			struct sa sa;
+			if (sa_decode(&sa, o.from, strlen(o.from))) {
+				fprintf(stderr, "laoyou: --from-addr must be "
+					"IP:PORT\n");
+				rc = 2;
+				goto out;
+			}
+			re_snprintf(a.from_addr, sizeof(a.from_addr), "%J",
+				    &sa);
+		}
+		{
+			/* Only the digest's HA1 is kept, never the secret. */
+			uint8_t ha1[16];
+			const char *sec = o.secret ? o.secret : "";
+			md5_printf(ha1, "%s:%s:%s", a.user, a.realm, sec);
+			if (!o.secret)
+				rand_bytes(ha1, sizeof(ha1));
+			re_snprintf(a.ha1, sizeof(a.ha1), "%w", ha1,
+				    sizeof(ha1));
+		}
+		err = store_account_add(st, &a);
+		if (err) {
+			fprintf(stderr, "laoyou: %s: %s\n", user,
+				err == EEXIST ? "user or extension already "
+				"taken" : "cannot store the account");
+			rc = 1;
+		}
+	}
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+ out:
+	mem_deref(st);
+	return rc;
+}
+
+static int cmd_cdr(int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct conf cf;
+	struct opts o;
+	int rc;
+
+	if (parse_opts(&o, argc, argv)) {
+		usage(stderr);
+		return 2;
+	}
+	rc = load_conf(&cf, &o);
+	if (rc)
+		return rc;
+	if (o.count <= 0 || o.count > 10000000) {
+		fprintf(stderr, "laoyou: -n takes 1 to 10000000\n");
+		return 2;
+	}
+	if (store_open(&st, cf.db)) {
+		fprintf(stderr, "laoyou: cannot open database %s\n", cf.db);
+		return 1;
+	}
+	rc = cdr_print(st, stdout, (uint32_t)o.count, o.csv) ? 1 : 0;
+	mem_deref(st);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o;
+	const char *cmd = argc > 1 ? argv[1] : "";
+
+	if (!strcmp(cmd, "version")) {
+		printf("laoyou %s (libre %s, schema %d)\n", LAOYOU_VERSION,
+		       sys_libre_version_get(), store_schema_version());
+		return 0;
+	}
+	if (!strcmp(cmd, "run") || !strcmp(cmd, "check")) {
+		if (parse_opts(&o, argc - 1, argv + 1) || !o.conf) {
+			usage(stderr);
+			return 2;
+		}
+		if (!strcmp(cmd, "check")) {
+			struct conf cf;
+			char err[512];
+			conf_defaults(&cf);
+			if (conf_load(&cf, o.conf, err, sizeof(err))) {
+				fprintf(stderr, "%s\n", err);
+				return 2;
+			}
+			printf("%s: ok\n", o.conf);
+			return 0;
+		}
+		return server_run(o.conf);
+	}
+	if (!strcmp(cmd, "account"))
+		return cmd_account(argc - 1, argv + 1);
+	if (!strcmp(cmd, "cdr"))
+		return cmd_cdr(argc - 1, argv + 1);
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
+	    !strcmp(cmd, "help")) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
+}

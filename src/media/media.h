@@ -1,0 +1,85 @@
+/* media: anchored RTP.  A relay owns two endpoints (side A faces the
+ * caller, side B the callee), relays RTP and RTCP between them unchanged,
+ * latches each peer's source and counts packets, bytes and loss.  Also the
+ * SDP parse/build the B2BUA needs and the RTP port pool. */
+#ifndef LAOYOU_MEDIA_H
+#define LAOYOU_MEDIA_H
+#include <stdint.h>
+#include <stdbool.h>
+#include <re.h>
+
+/* ---- SDP ---- */
+
+enum mdir { MDIR_INACTIVE = 0, MDIR_SENDONLY = 1, MDIR_RECVONLY = 2,
+	    MDIR_SENDRECV = 3 };
+
+enum { MSDP_MAX_CODECS = 8, MSDP_MAX_MLINES = 8 };
+
+struct msdp_codec {
+	uint8_t pt;
+	char name[16];           /* PCMU, PCMA */
+};
+
+/* What the B2BUA keeps of one SDP: the audio stream, and the other m-lines
+ * only so that an answer can reject them in place. */
+struct msdp {
+	struct sa addr;          /* audio: connection address + port */
+	enum mdir dir;
+	struct msdp_codec codecs[MSDP_MAX_CODECS];
+	uint8_t ncodecs;
+	int te_pt;               /* telephone-event payload type, -1 = none */
+	uint32_t ptime;
+	int audio_idx;           /* index of the audio m-line, -1 = none */
+	uint8_t nmlines;
+	char mline[MSDP_MAX_MLINES][48]; /* "media proto fmt" of each m-line */
+};
+
+/** Parse an SDP body; keeps PCMU/PCMA (by number or rtpmap) and telephone-event. */
+int  msdp_parse(struct msdp *s, const struct pl *body);
+/** Encode s with our address and port (port 0 in addr rejects audio). */
+int  msdp_encode(struct mbuf **mbp, const struct msdp *s, uint64_t sess_id,
+		 uint32_t version);
+/** Codecs of answer that offer also carries, in answer's order, into out. */
+void msdp_intersect(struct msdp *out, const struct msdp *offer,
+		    const struct msdp *answer);
+/** The direction an answerer takes for an offered direction. */
+enum mdir msdp_dir_reverse(enum mdir d);
+/** Name of a direction as an SDP attribute. */
+const char *msdp_dir_name(enum mdir d);
+
+/* ---- RTP port pool ---- */
+
+struct portpool;
+
+/** A pool of even RTP ports (RTCP = port + 1) in [min, max] on ip. */
+int  portpool_alloc(struct portpool **ppp, const struct sa *ip,
+		    uint16_t min, uint16_t max);
+/** Ports pairs in use now. */
+uint32_t portpool_used(const struct portpool *pp);
+/** Port pairs the pool has in all. */
+uint32_t portpool_size(const struct portpool *pp);
+
+/* ---- relay ---- */
+
+struct mrelay;
+enum mside { MSIDE_A = 0, MSIDE_B = 1 };
+
+struct mrelay_stats {
+	uint64_t pkts[2], bytes[2];  /* received from side A / side B */
+	uint64_t lost[2];            /* sequence gaps seen from each side */
+	uint64_t dropped[2];         /* from a stranger, not the latched peer */
+};
+
+/** Bind two endpoints (four sockets) from the pool. */
+int  mrelay_alloc(struct mrelay **mrp, struct portpool *pp);
+/** Our address (IP and RTP port) facing side s. */
+void mrelay_laddr(const struct mrelay *mr, enum mside s, struct sa *sa);
+/** Tell the relay where side s's peer wants media and in which direction. */
+void mrelay_set_remote(struct mrelay *mr, enum mside s, const struct sa *rtp,
+		       enum mdir dir);
+/** Counters so far. */
+void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st);
+/** Monotonic ms of the last packet from either side (0 = none yet). */
+uint64_t mrelay_last_rx(const struct mrelay *mr);
+
+#endif

@@ -1,0 +1,183 @@
+#include <string.h>
+#include <signal.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <re.h>
+#include "core/conf.h"
+#include "core/log.h"
+#include "store/store.h"
+#include "media/media.h"
+#include "sip/sip.h"
+#include "call/call.h"
+#include "cdr/cdr.h"
+#include "api/api.h"
+#include "server/server.h"
+
+/* Each leg holds two RTP sockets; leave room for thousands of calls. */
+enum { MAX_FDS = 65536 };
+
+struct server {
+	const char *path;
+	struct conf cf;
+	struct store *st;
+	struct portpool *pp;
+	struct sipd *sd;
+	struct calls *cs;
+	struct cdr_writer *cw;
+	struct api *api;
+	struct tmr tmr_drain;
+	bool draining;
+};
+
+static struct server *the_server;
+static int hup_pipe[2] = {-1, -1};
+
+/* libre's re_main installs SIGINT/SIGTERM only; SIGHUP reaches the loop
+ * through a self-pipe so that reload runs as an ordinary event. */
+static void hup_signal(int sig)
+{
+	char c = (char)sig;
+	(void)!write(hup_pipe[1], &c, 1);
+}
+
+static void reload(struct server *s);
+
+static void hup_readable(int flags, void *arg)
+{
+	char buf[16];
+	(void)flags;
+	while (read(hup_pipe[0], buf, sizeof(buf)) > 0)
+		;
+	reload(arg);
+}
+
+static void drain_done(void *arg)
+{
+	(void)arg;
+	re_cancel();
+}
+
+static void reload(struct server *s)
+{
+	struct conf cf;
+	char err[512];
+
+	conf_defaults(&cf);
+	if (conf_load(&cf, s->path, err, sizeof(err))) {
+		log_error("reload refused, keeping the running config: %s",
+			  err);
+		return;
+	}
+	log_set_level(cf.log_level);
+	sipd_reconf(s->sd, &cf);
+	calls_reconf(s->cs, &cf);
+	log_info("reloaded %s: log_level, realm, timeouts, limits, "
+		 "registration expiries and bans (listen addresses, "
+		 "rtp_ports and db need a restart)", s->path);
+	s->cf = cf;
+}
+
+static void signal_handler(int sig)
+{
+	struct server *s = the_server;
+
+	if (s->draining) {
+		re_cancel();
+		return;
+	}
+	s->draining = true;
+	log_info("signal %d: refusing new calls, ending %u call(s)", sig,
+		 calls_active(s->cs));
+	calls_shutdown(s->cs);
+	/* Give the BYEs a moment to be answered; records are already
+	 * committed by the time calls_shutdown returns. */
+	tmr_start(&s->tmr_drain, calls_active(s->cs) ? 2000 : 300, drain_done,
+		  s);
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	rl.rlim_cur = rl.rlim_max < MAX_FDS ? rl.rlim_max : MAX_FDS;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+	(void)fd_setsize((int)rl.rlim_cur);
+}
+
+int server_run(const char *path)
+{
+	struct server s;
+	char err[512];
+	int e;
+
+	memset(&s, 0, sizeof(s));
+	s.path = path;
+	conf_defaults(&s.cf);
+	if (conf_load(&s.cf, path, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 2;
+	}
+	log_set_level(s.cf.log_level);
+
+	e = libre_init();
+	if (e) {
+		log_error("libre init: %m", e);
+		return 1;
+	}
+	raise_fd_limit();
+	signal(SIGPIPE, SIG_IGN);
+
+	e = store_open(&s.st, s.cf.db);
+	if (!e)
+		e = portpool_alloc(&s.pp, &s.cf.rtp_ip, s.cf.rtp_min,
+				   s.cf.rtp_max);
+	if (!e)
+		e = sipd_alloc(&s.sd, &s.cf, s.st);
+	if (!e)
+		e = calls_alloc(&s.cs, &s.cf, s.sd, s.st, s.pp);
+	if (!e)
+		e = cdr_writer_alloc(&s.cw, s.st);
+	if (!e && sa_isset(&s.cf.http, SA_ADDR))
+		e = api_alloc(&s.api, &s.cf.http, s.cs, s.sd, s.pp, s.st);
+	if (e) {
+		log_error("startup failed: %m", e);
+		goto out;
+	}
+
+	log_info("laoyou %s up: sip udp %J tcp %J, http %J, rtp %j:%u-%u, "
+		 "db %s", LAOYOU_VERSION, &s.cf.sip_udp, &s.cf.sip_tcp,
+		 &s.cf.http, &s.cf.rtp_ip, s.cf.rtp_min, s.cf.rtp_max,
+		 s.cf.db);
+
+	the_server = &s;
+	if (!pipe(hup_pipe)) {
+		fcntl(hup_pipe[0], F_SETFL, O_NONBLOCK);
+		fcntl(hup_pipe[1], F_SETFL, O_NONBLOCK);
+		(void)fd_listen(hup_pipe[0], FD_READ, hup_readable, &s);
+		signal(SIGHUP, hup_signal);
+	}
+	e = re_main(signal_handler);
+	signal(SIGHUP, SIG_DFL);
+	if (hup_pipe[0] >= 0) {
+		fd_close(hup_pipe[0]);
+		close(hup_pipe[0]);
+		close(hup_pipe[1]);
+		hup_pipe[0] = hup_pipe[1] = -1;
+	}
+	the_server = NULL;
+	log_info("stopped");
+
+ out:
+	tmr_cancel(&s.tmr_drain);
+	mem_deref(s.api);
+	mem_deref(s.cs);
+	mem_deref(s.cw);
+	mem_deref(s.sd);
+	mem_deref(s.pp);
+	mem_deref(s.st);
+	libre_close();
+	return e ? 1 : 0;
+}

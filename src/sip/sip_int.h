@@ -1,0 +1,39 @@
+/* sip: private to the folder. */
+#ifndef LAOYOU_SIP_INT_H
+#define LAOYOU_SIP_INT_H
+#include "sip/sip.h"
+
+struct auth;
+struct registrar;
+
+struct sipd {
+	struct sip *sip;
+	struct sip_lsnr *lsnr;
+	struct store *st;
+	struct auth *auth;
+	struct registrar *reg;
+	struct conf cf;
+};
+
+/* check.c */
+/** Sanity checks on a request: 0, or a status to answer (0xffff: drop). */
+uint16_t sipcheck_request(const struct sip_msg *msg, uint32_t max_size,
+			  const char **reason, char *hdrs, size_t hdrsz);
+
+/* auth.c */
+int  auth_alloc(struct auth **ap, const struct conf *cf);
+void auth_reconf(struct auth *a, const struct conf *cf);
+/** True if src is banned now. */
+bool auth_banned(struct auth *a, const struct sa *src);
+uint32_t auth_bans(const struct auth *a);
+int  auth_request(struct auth *a, struct sip *sip, struct store *st,
+		  const struct sip_msg *msg, struct store_account *acc);
+
+/* registrar.c */
+int  registrar_alloc(struct registrar **rp, struct sipd *sd);
+void registrar_handle(struct registrar *r, const struct sip_msg *msg);
+uint32_t registrar_contacts(struct registrar *r, const char *user,
+			    sipd_contact_h *h, void *arg);
+uint32_t registrar_count(const struct registrar *r);
+
+#endif

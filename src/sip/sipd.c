@@ -1,0 +1,195 @@
+/*
+ * The SIP front: libre's stack with our transports, and the first request
+ * listener after libre's own transaction layer.  It checks every request,
+ * answers REGISTER and OPTIONS, refuses methods we do not serve, and lets
+ * dialog methods pass on to the call module's session socket.
+ */
+#include <string.h>
+#include <re.h>
+#include "core/log.h"
+#include "sip/sip_int.h"
+
+/* Sized for thousands of calls/s: libre's SIP hash tables are chained,
+ * and 256 buckets became the next hot spot after the timers. */
+enum { HT_TRANS = 16384 };
+
+static const char allow[] =
+	"Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO\r\n";
+
+static bool method_is(const struct sip_msg *msg, const char *m)
+{
+	return !pl_strcmp(&msg->met, m);
+}
+
+static bool request_handler(const struct sip_msg *msg, void *arg)
+{
+	static const char *known[] = {
+		"SUBSCRIBE", "NOTIFY", "PUBLISH", "MESSAGE", "PRACK", "UPDATE",
+		"REFER",
+	};
+	struct sipd *sd = arg;
+	const char *reason = NULL;
+	char hdrs[320];
+	uint16_t scode;
+
+	scode = sipcheck_request(msg, sd->cf.max_msg_size, &reason, hdrs,
+				 sizeof(hdrs));
+	if (scode == 0xffff)
+		return true;
+	if (scode) {
+		log_msg(LOG_INFO, NULL, "sip: %r from %J refused: %u %s",
+			&msg->met, &msg->src, scode, reason);
+		if (!method_is(msg, "ACK"))
+			(void)sip_replyf(sd->sip, msg, scode, reason,
+					 "%s%sContent-Length: 0\r\n\r\n",
+					 hdrs, scode == 415 ? "Accept: "
+					 "application/sdp\r\n" : "");
+		return true;
+	}
+
+	if (method_is(msg, "REGISTER")) {
+		registrar_handle(sd->reg, msg);
+		return true;
+	}
+	if (method_is(msg, "OPTIONS")) {
+		/* Keep-alives and the RFC 4475 probes: we are the addressed
+		 * element, so Max-Forwards: 0 is still answered. */
+		(void)sip_replyf(sd->sip, msg, 200, "OK",
+				 "%sAccept: application/sdp\r\n"
+				 "Content-Length: 0\r\n\r\n", allow);
+		return true;
+	}
+	if (method_is(msg, "INVITE") || method_is(msg, "ACK") ||
+	    method_is(msg, "BYE") || method_is(msg, "CANCEL") ||
+	    method_is(msg, "INFO"))
+		return false;
+	if (method_is(msg, "REFER") && pl_isset(&msg->to.tag))
+		return false; /* in-dialog: the session answers it */
+
+	for (size_t i = 0; i < ARRAY_SIZE(known); i++) {
+		if (method_is(msg, known[i])) {
+			(void)sip_replyf(sd->sip, msg, 405,
+					 "Method Not Allowed",
+					 "%sContent-Length: 0\r\n\r\n", allow);
+			return true;
+		}
+	}
+	(void)sip_replyf(sd->sip, msg, 501, "Not Implemented",
+			 "%sContent-Length: 0\r\n\r\n", allow);
+	return true;
+}
+
+static void destructor(void *arg)
+{
+	struct sipd *sd = arg;
+
+	mem_deref(sd->lsnr);
+	mem_deref(sd->reg);
+	mem_deref(sd->auth);
+	if (sd->sip)
+		sip_close(sd->sip, true);
+	mem_deref(sd->sip);
+	mem_deref(sd->st);
+}
+
+int sipd_alloc(struct sipd **sp, const struct conf *cf, struct store *st)
+{
+	struct sipd *sd;
+	int err;
+
+	if (!sp || !cf || !st)
+		return EINVAL;
+
+	sd = mem_zalloc(sizeof(*sd), destructor);
+	if (!sd)
+		return ENOMEM;
+	sd->cf = *cf;
+	sd->st = mem_ref(st);
+
+	err = sip_alloc(&sd->sip, NULL, HT_TRANS, HT_TRANS, HT_TRANS,
+			"laoyou/" LAOYOU_VERSION, NULL, NULL);
+	if (err)
+		goto out;
+
+	if (sa_isset(&cf->sip_udp, SA_ADDR)) {
+		err = sip_transp_add(sd->sip, SIP_TRANSP_UDP, &cf->sip_udp);
+		if (err) {
+			log_error("sip: cannot listen on udp %J: %m",
+				  &cf->sip_udp, err);
+			goto out;
+		}
+	}
+	if (sa_isset(&cf->sip_tcp, SA_ADDR)) {
+		err = sip_transp_add(sd->sip, SIP_TRANSP_TCP, &cf->sip_tcp);
+		if (err) {
+			log_error("sip: cannot listen on tcp %J: %m",
+				  &cf->sip_tcp, err);
+			goto out;
+		}
+	}
+
+	err = auth_alloc(&sd->auth, cf);
+	if (err)
+		goto out;
+	err = registrar_alloc(&sd->reg, sd);
+	if (err)
+		goto out;
+	err = sip_listen(&sd->lsnr, sd->sip, true, request_handler, sd);
+
+ out:
+	if (err)
+		mem_deref(sd);
+	else
+		*sp = sd;
+	return err;
+}
+
+struct sip *sipd_stack(const struct sipd *s)
+{
+	return s->sip;
+}
+
+void sipd_reconf(struct sipd *s, const struct conf *cf)
+{
+	/* Listen addresses and the database need a restart; the rest is
+	 * read on every request. */
+	struct sa udp = s->cf.sip_udp, tcp = s->cf.sip_tcp;
+	char db[sizeof(s->cf.db)];
+
+	str_ncpy(db, s->cf.db, sizeof(db));
+	s->cf = *cf;
+	s->cf.sip_udp = udp;
+	s->cf.sip_tcp = tcp;
+	str_ncpy(s->cf.db, db, sizeof(s->cf.db));
+	auth_reconf(s->auth, cf);
+}
+
+int sipd_authenticate(struct sipd *s, const struct sip_msg *msg,
+		      struct store_account *acc)
+{
+	char src[64];
+
+	/* An IP-authenticated trunk is known by its exact source. */
+	re_snprintf(src, sizeof(src), "%J", &msg->src);
+	if (!store_account_by_addr(s->st, src, acc) &&
+	    !strcmp(acc->kind, "trunk"))
+		return 0;
+
+	return auth_request(s->auth, s->sip, s->st, msg, acc);
+}
+
+uint32_t sipd_contacts(struct sipd *s, const char *user, sipd_contact_h *h,
+		       void *arg)
+{
+	return registrar_contacts(s->reg, user, h, arg);
+}
+
+uint32_t sipd_registrations(const struct sipd *s)
+{
+	return registrar_count(s->reg);
+}
+
+uint32_t sipd_bans(const struct sipd *s)
+{
+	return auth_bans(s->auth);
+}

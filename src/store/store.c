@@ -1,0 +1,461 @@
+/*
+ * store: SQLite in WAL mode with synchronous=NORMAL.  A committed
+ * transaction is in the WAL file before sqlite3_step returns, so it
+ * survives the process being killed; only a power cut can lose the last
+ * commits (synchronous=FULL would fsync each record — measured too slow for
+ * thousands of calls/s).  The schema is versioned with PRAGMA user_version
+ * and ordered migrations.
+ */
+#include <string.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <re.h>
+#include "core/log.h"
+#include "store/store.h"
+
+enum stmt_id {
+	S_ACC_ADD, S_ACC_DEL, S_ACC_GET, S_ACC_EXT, S_ACC_ADDR, S_ACC_LIST,
+	S_BIND_PUT, S_BIND_DEL, S_BIND_DEL_ALL, S_BIND_LOAD, S_CDR_ADD,
+	S_CDR_LIST, S_MAX
+};
+
+#define ACC_COLS "user,ha1,realm,display,ext,kind,outbound,max_calls,from_addr"
+#define CDR_COLS "callid,caller,callee,dialled,start_ms,ring_ms,answer_ms," \
+	"end_ms,duration_s,billable_s,disposition,cause,reason,hangup_by," \
+	"codec,pkts_a2b,bytes_a2b,pkts_b2a,bytes_b2a,lost_a2b,lost_b2a"
+
+static const char *sql[S_MAX] = {
+	[S_ACC_ADD]  = "INSERT INTO accounts(" ACC_COLS ") "
+		       "VALUES(?,?,?,?,?,?,?,?,?)",
+	[S_ACC_DEL]  = "DELETE FROM accounts WHERE user=?",
+	[S_ACC_GET]  = "SELECT " ACC_COLS " FROM accounts WHERE user=?",
+	[S_ACC_EXT]  = "SELECT " ACC_COLS " FROM accounts WHERE ext=?",
+	[S_ACC_ADDR] = "SELECT " ACC_COLS " FROM accounts WHERE from_addr=?"
+		       " AND from_addr<>''",
+	[S_ACC_LIST] = "SELECT " ACC_COLS " FROM accounts ORDER BY user",
+	[S_BIND_PUT] = "INSERT OR REPLACE INTO bindings(user,contact,src,"
+		       "transport,expires_at,callid,cseq) VALUES(?,?,?,?,?,?,?)",
+	[S_BIND_DEL] = "DELETE FROM bindings WHERE user=? AND contact=?",
+	[S_BIND_DEL_ALL] = "DELETE FROM bindings WHERE user=?",
+	[S_BIND_LOAD] = "SELECT user,contact,src,transport,expires_at,callid,"
+		       "cseq FROM bindings WHERE expires_at>?",
+	[S_CDR_ADD]  = "INSERT INTO cdr(" CDR_COLS ") VALUES(?,?,?,?,?,?,?,?,"
+		       "?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	[S_CDR_LIST] = "SELECT id," CDR_COLS " FROM cdr ORDER BY id DESC "
+		       "LIMIT ?",
+};
+
+/* Ordered migrations: entry i moves the schema from version i to i+1.
+ * Never edit a shipped entry; append a new one. */
+static const char *migrations[] = {
+	"CREATE TABLE accounts("
+	" user TEXT PRIMARY KEY, ha1 TEXT NOT NULL, realm TEXT NOT NULL,"
+	" display TEXT NOT NULL DEFAULT '', ext TEXT NOT NULL UNIQUE,"
+	" kind TEXT NOT NULL, outbound INTEGER NOT NULL DEFAULT 0,"
+	" max_calls INTEGER NOT NULL DEFAULT 0,"
+	" from_addr TEXT NOT NULL DEFAULT '',"
+	" created INTEGER NOT NULL DEFAULT (strftime('%s','now')));"
+	"CREATE INDEX accounts_from ON accounts(from_addr);"
+	"CREATE TABLE bindings("
+	" user TEXT NOT NULL REFERENCES accounts(user) ON DELETE CASCADE,"
+	" contact TEXT NOT NULL, src TEXT NOT NULL, transport TEXT NOT NULL,"
+	" expires_at INTEGER NOT NULL, callid TEXT NOT NULL,"
+	" cseq INTEGER NOT NULL, PRIMARY KEY(user, contact));"
+	"CREATE TABLE cdr("
+	" id INTEGER PRIMARY KEY, callid TEXT NOT NULL, caller TEXT NOT NULL,"
+	" callee TEXT NOT NULL, dialled TEXT NOT NULL,"
+	" start_ms INTEGER NOT NULL, ring_ms INTEGER NOT NULL,"
+	" answer_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,"
+	" duration_s INTEGER NOT NULL, billable_s INTEGER NOT NULL,"
+	" disposition TEXT NOT NULL, cause INTEGER NOT NULL,"
+	" reason TEXT NOT NULL, hangup_by TEXT NOT NULL, codec TEXT NOT NULL,"
+	" pkts_a2b INTEGER NOT NULL, bytes_a2b INTEGER NOT NULL,"
+	" pkts_b2a INTEGER NOT NULL, bytes_b2a INTEGER NOT NULL,"
+	" lost_a2b INTEGER NOT NULL, lost_b2a INTEGER NOT NULL);"
+	"CREATE INDEX cdr_callid ON cdr(callid);"
+	"CREATE INDEX cdr_start ON cdr(start_ms);",
+};
+
+struct store {
+	sqlite3 *db;
+	sqlite3_stmt *stmt[S_MAX];
+	bool healthy;
+};
+
+int store_schema_version(void)
+{
+	return (int)ARRAY_SIZE(migrations);
+}
+
+static void destructor(void *arg)
+{
+	struct store *st = arg;
+
+	for (int i = 0; i < S_MAX; i++)
+		sqlite3_finalize(st->stmt[i]);
+	if (st->db)
+		sqlite3_close(st->db);
+}
+
+static int sqlerr(struct store *st, int rc, const char *what)
+{
+	if (rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY ||
+	    (rc & 0xff) == SQLITE_IOERR)
+		st->healthy = false;
+	log_error("store: %s: %s", what, sqlite3_errmsg(st->db));
+	if (rc == SQLITE_CONSTRAINT || (rc & 0xff) == SQLITE_CONSTRAINT)
+		return EEXIST;
+	if ((rc & 0xff) == SQLITE_FULL)
+		return ENOSPC;
+	return EIO;
+}
+
+static int exec(struct store *st, const char *q)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(st->db, q, NULL, NULL, &msg);
+	if (rc != SQLITE_OK) {
+		log_error("store: %s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return EIO;
+	}
+	return 0;
+}
+
+static int migrate(struct store *st)
+{
+	sqlite3_stmt *s;
+	int version = 0, err = 0;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL))
+		return EIO;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		version = sqlite3_column_int(s, 0);
+	sqlite3_finalize(s);
+
+	if (version > store_schema_version()) {
+		log_error("store: database schema %d is newer than this "
+			  "build's %d", version, store_schema_version());
+		return EPROTO;
+	}
+
+	for (; version < store_schema_version(); version++) {
+		char q[64];
+		/* Each step and its version bump commit together. */
+		err = exec(st, "BEGIN IMMEDIATE");
+		if (err)
+			break;
+		re_snprintf(q, sizeof(q), "PRAGMA user_version=%d",
+			    version + 1);
+		err = exec(st, migrations[version]);
+		if (!err)
+			err = exec(st, q);
+		if (err) {
+			(void)exec(st, "ROLLBACK");
+			break;
+		}
+		err = exec(st, "COMMIT");
+		if (err)
+			break;
+		log_info("store: migrated to schema %d", version + 1);
+	}
+	return err;
+}
+
+int store_open(struct store **stp, const char *path)
+{
+	struct store *st;
+	int err = 0;
+
+	if (!stp || !path)
+		return EINVAL;
+
+	st = mem_zalloc(sizeof(*st), destructor);
+	if (!st)
+		return ENOMEM;
+	st->healthy = true;
+
+	if (sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE |
+			    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL)) {
+		log_error("store: %s: %s", path, sqlite3_errmsg(st->db));
+		err = EIO;
+		goto out;
+	}
+	sqlite3_busy_timeout(st->db, 2000);
+
+	err = exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+		   " PRAGMA foreign_keys=ON;");
+	if (err)
+		goto out;
+	err = migrate(st);
+	if (err)
+		goto out;
+
+	for (int i = 0; i < S_MAX; i++) {
+		if (sqlite3_prepare_v3(st->db, sql[i], -1,
+				       SQLITE_PREPARE_PERSISTENT,
+				       &st->stmt[i], NULL)) {
+			log_error("store: prepare: %s", sqlite3_errmsg(st->db));
+			err = EIO;
+			goto out;
+		}
+	}
+
+ out:
+	if (err)
+		mem_deref(st);
+	else
+		*stp = st;
+	return err;
+}
+
+bool store_healthy(const struct store *st)
+{
+	return st && st->healthy;
+}
+
+static sqlite3_stmt *stmt(struct store *st, enum stmt_id id)
+{
+	sqlite3_stmt *s = st->stmt[id];
+	sqlite3_reset(s);
+	sqlite3_clear_bindings(s);
+	return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+	sqlite3_bind_text(s, i, v ? v : "", -1, SQLITE_STATIC);
+}
+
+/* Run a statement that returns no rows. */
+static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return sqlerr(st, rc, what);
+	st->healthy = true;
+	return 0;
+}
+
+static void col_text(sqlite3_stmt *s, int i, char *dst, size_t sz)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	str_ncpy(dst, t ? (const char *)t : "", sz);
+}
+
+static void row_account(sqlite3_stmt *s, struct store_account *a)
+{
+	memset(a, 0, sizeof(*a));
+	col_text(s, 0, a->user, sizeof(a->user));
+	col_text(s, 1, a->ha1, sizeof(a->ha1));
+	col_text(s, 2, a->realm, sizeof(a->realm));
+	col_text(s, 3, a->display, sizeof(a->display));
+	col_text(s, 4, a->ext, sizeof(a->ext));
+	col_text(s, 5, a->kind, sizeof(a->kind));
+	a->outbound = sqlite3_column_int(s, 6) != 0;
+	a->max_calls = (uint32_t)sqlite3_column_int64(s, 7);
+	col_text(s, 8, a->from_addr, sizeof(a->from_addr));
+}
+
+int store_account_add(struct store *st, const struct store_account *a)
+{
+	sqlite3_stmt *s = stmt(st, S_ACC_ADD);
+
+	bind_text(s, 1, a->user);
+	bind_text(s, 2, a->ha1);
+	bind_text(s, 3, a->realm);
+	bind_text(s, 4, a->display);
+	bind_text(s, 5, a->ext);
+	bind_text(s, 6, a->kind);
+	sqlite3_bind_int(s, 7, a->outbound);
+	sqlite3_bind_int64(s, 8, a->max_calls);
+	bind_text(s, 9, a->from_addr);
+	return step_done(st, s, "account add");
+}
+
+int store_account_del(struct store *st, const char *user)
+{
+	sqlite3_stmt *s = stmt(st, S_ACC_DEL);
+	int err;
+
+	bind_text(s, 1, user);
+	err = step_done(st, s, "account del");
+	if (!err && sqlite3_changes(st->db) == 0)
+		err = ENOENT;
+	return err;
+}
+
+static int account_one(struct store *st, enum stmt_id id, const char *key,
+		       struct store_account *a)
+{
+	sqlite3_stmt *s = stmt(st, id);
+	int rc, err = ENOENT;
+
+	bind_text(s, 1, key);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		row_account(s, a);
+		err = 0;
+	}
+	else if (rc != SQLITE_DONE) {
+		err = sqlerr(st, rc, "account lookup");
+	}
+	sqlite3_reset(s);
+	return err;
+}
+
+int store_account_get(struct store *st, const char *user,
+		      struct store_account *a)
+{
+	return account_one(st, S_ACC_GET, user, a);
+}
+
+int store_account_by_ext(struct store *st, const char *ext,
+			 struct store_account *a)
+{
+	return account_one(st, S_ACC_EXT, ext, a);
+}
+
+int store_account_by_addr(struct store *st, const char *addr,
+			  struct store_account *a)
+{
+	return account_one(st, S_ACC_ADDR, addr, a);
+}
+
+/* Step a row query, calling fill+h for each row; h's non-zero stops. */
+#define FOR_ROWS(st, s, row_t, fill, h, arg, what)                        \
+	do {                                                              \
+		int rc_;                                                  \
+		row_t r_;                                                 \
+		while ((rc_ = sqlite3_step(s)) == SQLITE_ROW) {           \
+			fill(s, &r_);                                     \
+			if (h(&r_, arg))                                  \
+				break;                                    \
+		}                                                         \
+		sqlite3_reset(s);                                         \
+		if (rc_ != SQLITE_ROW && rc_ != SQLITE_DONE)              \
+			return sqlerr(st, rc_, what);                     \
+	} while (0)
+
+int store_account_list(struct store *st, store_account_h *h, void *arg)
+{
+	sqlite3_stmt *s = stmt(st, S_ACC_LIST);
+	FOR_ROWS(st, s, struct store_account, row_account, h, arg,
+		 "account list");
+	return 0;
+}
+
+int store_binding_put(struct store *st, const struct store_binding *b)
+{
+	sqlite3_stmt *s = stmt(st, S_BIND_PUT);
+
+	bind_text(s, 1, b->user);
+	bind_text(s, 2, b->contact);
+	bind_text(s, 3, b->src);
+	bind_text(s, 4, b->transport);
+	sqlite3_bind_int64(s, 5, b->expires_at);
+	bind_text(s, 6, b->callid);
+	sqlite3_bind_int64(s, 7, b->cseq);
+	return step_done(st, s, "binding put");
+}
+
+int store_binding_del(struct store *st, const char *user, const char *contact)
+{
+	sqlite3_stmt *s = stmt(st, contact ? S_BIND_DEL : S_BIND_DEL_ALL);
+
+	bind_text(s, 1, user);
+	if (contact)
+		bind_text(s, 2, contact);
+	return step_done(st, s, "binding del");
+}
+
+static void row_binding(sqlite3_stmt *s, struct store_binding *b)
+{
+	memset(b, 0, sizeof(*b));
+	col_text(s, 0, b->user, sizeof(b->user));
+	col_text(s, 1, b->contact, sizeof(b->contact));
+	col_text(s, 2, b->src, sizeof(b->src));
+	col_text(s, 3, b->transport, sizeof(b->transport));
+	b->expires_at = sqlite3_column_int64(s, 4);
+	col_text(s, 5, b->callid, sizeof(b->callid));
+	b->cseq = (uint32_t)sqlite3_column_int64(s, 6);
+}
+
+int store_binding_load(struct store *st, int64_t now_s, store_binding_h *h,
+		       void *arg)
+{
+	sqlite3_stmt *s = stmt(st, S_BIND_LOAD);
+	sqlite3_bind_int64(s, 1, now_s);
+	FOR_ROWS(st, s, struct store_binding, row_binding, h, arg,
+		 "binding load");
+	return 0;
+}
+
+int store_cdr_insert(struct store *st, struct store_cdr *c)
+{
+	sqlite3_stmt *s = stmt(st, S_CDR_ADD);
+	int err;
+
+	bind_text(s, 1, c->callid);
+	bind_text(s, 2, c->caller);
+	bind_text(s, 3, c->callee);
+	bind_text(s, 4, c->dialled);
+	sqlite3_bind_int64(s, 5, c->start_ms);
+	sqlite3_bind_int64(s, 6, c->ring_ms);
+	sqlite3_bind_int64(s, 7, c->answer_ms);
+	sqlite3_bind_int64(s, 8, c->end_ms);
+	sqlite3_bind_int64(s, 9, c->duration_s);
+	sqlite3_bind_int64(s, 10, c->billable_s);
+	bind_text(s, 11, c->disposition);
+	sqlite3_bind_int(s, 12, c->cause);
+	bind_text(s, 13, c->reason);
+	bind_text(s, 14, c->hangup_by);
+	bind_text(s, 15, c->codec);
+	sqlite3_bind_int64(s, 16, (sqlite3_int64)c->pkts_a2b);
+	sqlite3_bind_int64(s, 17, (sqlite3_int64)c->bytes_a2b);
+	sqlite3_bind_int64(s, 18, (sqlite3_int64)c->pkts_b2a);
+	sqlite3_bind_int64(s, 19, (sqlite3_int64)c->bytes_b2a);
+	sqlite3_bind_int64(s, 20, (sqlite3_int64)c->lost_a2b);
+	sqlite3_bind_int64(s, 21, (sqlite3_int64)c->lost_b2a);
+	err = step_done(st, s, "cdr insert");
+	if (!err)
+		c->id = sqlite3_last_insert_rowid(st->db);
+	return err;
+}
+
+static void row_cdr(sqlite3_stmt *s, struct store_cdr *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = sqlite3_column_int64(s, 0);
+	col_text(s, 1, c->callid, sizeof(c->callid));
+	col_text(s, 2, c->caller, sizeof(c->caller));
+	col_text(s, 3, c->callee, sizeof(c->callee));
+	col_text(s, 4, c->dialled, sizeof(c->dialled));
+	c->start_ms = sqlite3_column_int64(s, 5);
+	c->ring_ms = sqlite3_column_int64(s, 6);
+	c->answer_ms = sqlite3_column_int64(s, 7);
+	c->end_ms = sqlite3_column_int64(s, 8);
+	c->duration_s = (uint32_t)sqlite3_column_int64(s, 9);
+	c->billable_s = (uint32_t)sqlite3_column_int64(s, 10);
+	col_text(s, 11, c->disposition, sizeof(c->disposition));
+	c->cause = (uint16_t)sqlite3_column_int(s, 12);
+	col_text(s, 13, c->reason, sizeof(c->reason));
+	col_text(s, 14, c->hangup_by, sizeof(c->hangup_by));
+	col_text(s, 15, c->codec, sizeof(c->codec));
+	c->pkts_a2b = (uint64_t)sqlite3_column_int64(s, 16);
+	c->bytes_a2b = (uint64_t)sqlite3_column_int64(s, 17);
+	c->pkts_b2a = (uint64_t)sqlite3_column_int64(s, 18);
+	c->bytes_b2a = (uint64_t)sqlite3_column_int64(s, 19);
+	c->lost_a2b = (uint64_t)sqlite3_column_int64(s, 20);
+	c->lost_b2a = (uint64_t)sqlite3_column_int64(s, 21);
+}
+
+int store_cdr_list(struct store *st, uint32_t limit, store_cdr_h *h,
+		   void *arg)
+{
+	sqlite3_stmt *s = stmt(st, S_CDR_LIST);
+	sqlite3_bind_int64(s, 1, limit);
+	FOR_ROWS(st, s, struct store_cdr, row_cdr, h, arg, "cdr list");
+	return 0;
+}

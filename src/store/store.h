@@ -1,0 +1,96 @@
+/* store: the embedded SQLite (WAL) database — accounts, registrations and
+ * call records.  The single source of truth at run time. */
+#ifndef LAOYOU_STORE_H
+#define LAOYOU_STORE_H
+#include <stdint.h>
+#include <stdbool.h>
+
+struct store;
+
+enum { STORE_USER_MAX = 64, STORE_URI_MAX = 256 };
+
+/** A SIP account: a person's phone, a booth handset, a device or a trunk. */
+struct store_account {
+	char user[STORE_USER_MAX];
+	char ha1[33];              /* hex MD5(user:realm:secret) */
+	char realm[64];
+	char display[128];
+	char ext[32];
+	char kind[16];             /* agent, booth, elder-device, trunk */
+	bool outbound;             /* may call trunks and outside numbers */
+	uint32_t max_calls;        /* 0 = the configured default */
+	char from_addr[64];        /* trunk: requests from here are this account */
+};
+
+/** One registered contact of an account. */
+struct store_binding {
+	char user[STORE_USER_MAX];
+	char contact[STORE_URI_MAX];
+	char src[64];              /* where the REGISTER came from */
+	char transport[8];
+	int64_t expires_at;        /* wall clock, seconds */
+	char callid[128];
+	uint32_t cseq;
+};
+
+/** One call record, final when the call has ended. */
+struct store_cdr {
+	int64_t id;
+	char callid[128];
+	char caller[STORE_USER_MAX];
+	char callee[STORE_USER_MAX];
+	char dialled[64];
+	int64_t start_ms, ring_ms, answer_ms, end_ms; /* wall clock; 0 = never */
+	uint32_t duration_s, billable_s;
+	char disposition[16];      /* answered busy no-answer cancelled failed rejected */
+	uint16_t cause;            /* SIP status that ended it */
+	char reason[64];
+	char hangup_by[16];        /* caller, callee, system */
+	char codec[16];
+	uint64_t pkts_a2b, bytes_a2b, pkts_b2a, bytes_b2a;
+	uint64_t lost_a2b, lost_b2a;
+};
+
+typedef int (store_account_h)(const struct store_account *a, void *arg);
+typedef int (store_binding_h)(const struct store_binding *b, void *arg);
+typedef int (store_cdr_h)(const struct store_cdr *c, void *arg);
+
+/** Open (creating and migrating) the database at path. */
+int  store_open(struct store **stp, const char *path);
+/** Schema version this build migrates to. */
+int  store_schema_version(void);
+/** False after a write failed (disk full, I/O error) until one succeeds. */
+bool store_healthy(const struct store *st);
+
+/** Insert a new account; EEXIST if the user or extension is taken. */
+int  store_account_add(struct store *st, const struct store_account *a);
+/** Delete an account and its bindings; ENOENT if absent. */
+int  store_account_del(struct store *st, const char *user);
+/** Look an account up by user name. */
+int  store_account_get(struct store *st, const char *user,
+		       struct store_account *a);
+/** Look an account up by extension. */
+int  store_account_by_ext(struct store *st, const char *ext,
+			  struct store_account *a);
+/** Look up the trunk account whose from_addr is addr ("ip:port"). */
+int  store_account_by_addr(struct store *st, const char *addr,
+			   struct store_account *a);
+/** Call h for every account, by user name. */
+int  store_account_list(struct store *st, store_account_h *h, void *arg);
+
+/** Insert or refresh a binding. */
+int  store_binding_put(struct store *st, const struct store_binding *b);
+/** Remove one binding (contact NULL: all of the user's). */
+int  store_binding_del(struct store *st, const char *user,
+		       const char *contact);
+/** Call h for every binding that has not expired at now_s. */
+int  store_binding_load(struct store *st, int64_t now_s,
+			store_binding_h *h, void *arg);
+
+/** Commit a final call record; returns once it is durable. */
+int  store_cdr_insert(struct store *st, struct store_cdr *c);
+/** Call h for the newest limit records, newest first. */
+int  store_cdr_list(struct store *st, uint32_t limit, store_cdr_h *h,
+		    void *arg);
+
+#endif

@@ -1,0 +1,576 @@
+"""System-test harness: starts laoyou and real peers (sipp, baresip) on
+127.0.0.1 with ephemeral ports, and kills what it started, by PID."""
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+LAOYOU = os.environ.get("LAOYOU", os.path.join(ROOT, "build", "laoyou"))
+SIPP_DATA = "/usr/share/sip-tester"
+
+_started = []   # every child process, so a failed test still cleans up
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def free_port(kind=socket.SOCK_DGRAM, pair=False):
+    """A port free for UDP and TCP (and port+1 too if pair)."""
+    for _ in range(200):
+        s = socket.socket(socket.AF_INET, kind)
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        if pair and port % 2:
+            continue
+        ok = True
+        for p in ([port, port + 1] if pair else [port]):
+            for k in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+                t = socket.socket(socket.AF_INET, k)
+                try:
+                    t.bind(("127.0.0.1", p))
+                except OSError:
+                    ok = False
+                finally:
+                    t.close()
+        if ok and port < 60000:
+            return port
+    raise RuntimeError("no free port")
+
+
+def free_range(n):
+    """n consecutive free-looking ports for RTP (best effort, randomised)."""
+    import random
+    base = random.randrange(20000, 50000, 2)
+    return base, base + n - 1
+
+
+def spawn(args, **kw):
+    p = subprocess.Popen(args, **kw)
+    _started.append(p)
+    return p
+
+
+def kill_all():
+    for p in _started:
+        if p.poll() is None:
+            try:
+                p.kill()
+            except OSError:
+                pass
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+    _started.clear()
+
+
+class Laoyou:
+    """One laoyou server with its own temp dir, database and ports."""
+
+    def __init__(self, extra=None, env=None, tmp=None, wrap=None):
+        self.tmp = tmp or tempfile.mkdtemp(prefix="laoyou-test-")
+        self.sip_port = free_port()
+        self.http_port = free_port(socket.SOCK_STREAM)
+        lo, hi = free_range(400)
+        self.rtp = (lo, hi)
+        self.db = os.path.join(self.tmp, "laoyou.db")
+        self.conf = os.path.join(self.tmp, "laoyou.conf")
+        self.log = os.path.join(self.tmp, "laoyou.log")
+        self.env = env
+        self.wrap = wrap or []
+        self.proc = None
+        settings = {
+            "sip_udp": f"127.0.0.1:{self.sip_port}",
+            "sip_tcp": f"127.0.0.1:{self.sip_port}",
+            "http": f"127.0.0.1:{self.http_port}",
+            "rtp_ip": "127.0.0.1",
+            "rtp_ports": f"{lo}-{hi}",
+            "db": self.db,
+            "log_level": "debug",
+        }
+        settings.update(extra or {})
+        self.write_conf(settings)
+
+    def write_conf(self, settings):
+        self.settings = settings
+        with open(self.conf, "w") as f:
+            for k, v in settings.items():
+                f.write(f"{k} = {v}\n")
+
+    def cli(self, *args, check_rc=True):
+        r = subprocess.run([LAOYOU, *args, "-c", self.conf],
+                           capture_output=True, text=True, timeout=30)
+        if check_rc and r.returncode != 0:
+            raise TestFailure(f"laoyou {' '.join(args)}: rc={r.returncode} {r.stderr}")
+        return r
+
+    def add_account(self, user, secret=None, ext=None, kind="agent", *more):
+        args = ["account", "add", user, "--ext", ext or user, "--kind", kind]
+        if secret:
+            args += ["--secret", secret]
+        args += list(more)
+        return self.cli(*args)
+
+    def start(self, wait=True):
+        logf = open(self.log, "a")
+        self.proc = spawn(self.wrap + [LAOYOU, "run", "-c", self.conf],
+                          stdout=logf, stderr=logf, env=self.env)
+        if wait:
+            deadline = time.time() + 15
+            while time.time() < deadline:
+                if self.proc.poll() is not None:
+                    raise TestFailure(f"laoyou exited rc={self.proc.returncode}:\n{self.tail()}")
+                try:
+                    self.health()
+                    return self
+                except OSError:
+                    time.sleep(0.05)
+            raise TestFailure("laoyou did not come up:\n" + self.tail())
+        return self
+
+    def health(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/health", timeout=2) as r:
+            return json.loads(r.read())
+
+    def http(self, method, path, body=None):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.http_port}{path}",
+                                     method=method, data=body)
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise TestFailure("laoyou did not stop within %ss" % timeout)
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def tail(self, n=40):
+        try:
+            with open(self.log, errors="replace") as f:
+                return "".join(f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def logtext(self):
+        with open(self.log, errors="replace") as f:
+            return f.read()
+
+    def wait_for(self, pred, timeout=10, what="condition"):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                if pred():
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise TestFailure(f"timed out waiting for {what}\n{self.tail()}")
+
+    def cdrs(self):
+        con = sqlite3.connect(self.db, timeout=5)
+        con.row_factory = sqlite3.Row
+        rows = [dict(r) for r in con.execute("SELECT * FROM cdr ORDER BY id")]
+        con.close()
+        return rows
+
+    def sql(self, q, *args):
+        con = sqlite3.connect(self.db, timeout=5)
+        rows = con.execute(q, args).fetchall()
+        con.close()
+        return rows
+
+
+# ---------------------------------------------------------------- sipp
+
+SDP = """v=0
+o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP {codecs} 101
+{rtpmaps}a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+{extra}"""
+
+RTPMAP = {"0": "a=rtpmap:0 PCMU/8000\n", "8": "a=rtpmap:8 PCMA/8000\n",
+          "18": "a=rtpmap:18 G729/8000\n"}
+
+
+def sdp(codecs="8 0", extra=""):
+    return SDP.format(codecs=codecs, extra=extra,
+                      rtpmaps="".join(RTPMAP.get(c, "") for c in codecs.split()))
+
+
+def _msg(body):
+    return "  <send retrans=\"500\">\n    <![CDATA[\n" + body.strip("\n") + "\n\n    ]]>\n  </send>\n"
+
+
+def _hdrs(method, cseq, auth=False, branch="[branch]", extra=""):
+    lines = [
+        f"{method} sip:[service]@[remote_ip]:[remote_port] SIP/2.0",
+        "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=" + branch,
+        "From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]",
+        "To: <sip:[service]@[remote_ip]:[remote_port]>" + ("[peer_tag_param]" if method in ("BYE",) else ""),
+        "Call-ID: [call_id]",
+        f"CSeq: {cseq} {method}",
+        "Contact: <sip:[$caller]@[local_ip]:[local_port];transport=[transport]>",
+        "Max-Forwards: 70",
+    ]
+    if auth:
+        lines.append("[authentication]")
+    if extra:
+        lines.append(extra)
+    return "\n".join(lines)
+
+
+def uac_scenario(expect=200, auth=True, hold_ms=1000, pcap=None, codecs="8 0",
+                 cancel_after_ms=None, reinvite_hold=False, bye=True,
+                 wait_bye=False, extra_hdr="", body=True):
+    """A caller.  expect: the final response the test requires."""
+    body_sdp = sdp(codecs) if body else ""
+    ctype = "Content-Type: application/sdp\nContent-Length: [len]\n\n" + body_sdp if body \
+        else "Content-Length: 0\n"
+    x = ['<?xml version="1.0" encoding="UTF-8"?>', '<scenario name="uac">',
+         '  <Global variables="caller"/>']
+    cseq = 1
+    if auth:
+        x.append(_msg(_hdrs("INVITE", 1, extra=extra_hdr) + "\n" + ctype))
+        x.append('  <recv response="100" optional="true"/>')
+        x.append('  <recv response="407" auth="true"/>')
+        x.append(_msg("""ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Max-Forwards: 70
+Content-Length: 0
+""").replace(' retrans="500"', ''))
+        cseq = 2
+    x.append(_msg(_hdrs("INVITE", cseq, auth=auth, extra=extra_hdr) + "\n" + ctype))
+    x.append('  <recv response="100" optional="true"/>')
+    if cancel_after_ms is not None:
+        x.append('  <recv response="180" optional="true"/>')
+        x.append('  <recv response="183" optional="true"/>')
+        x.append(f'  <pause milliseconds="{cancel_after_ms}"/>')
+        x.append(_msg(f"""CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: {cseq} CANCEL
+Max-Forwards: 70
+Content-Length: 0
+"""))
+        x.append('  <recv response="200"/>')
+        x.append('  <recv response="487"/>')
+        x.append(_ack_error(cseq))
+        x.append('</scenario>')
+        return "\n".join(x)
+    if expect != 200:
+        x.append('  <recv response="180" optional="true"/>')
+        x.append('  <recv response="183" optional="true"/>')
+        x.append(f'  <recv response="{expect}"/>')
+        x.append(_ack_error(cseq))
+        x.append('</scenario>')
+        return "\n".join(x)
+    x.append('  <recv response="180" optional="true"/>')
+    x.append('  <recv response="183" optional="true"/>')
+    x.append('  <recv response="200" rtd="true" rrs="true"/>')
+    x.append(_msg(f"""ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+[routes]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+""").replace(' retrans="500"', ''))
+    if pcap:
+        x.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
+    if reinvite_hold:
+        x.append(f'  <pause milliseconds="{hold_ms // 2}"/>')
+        x.append(_msg(f"""INVITE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+[routes]
+CSeq: {cseq + 1} INVITE
+Contact: <sip:[$caller]@[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+""" + sdp(codecs, "a=sendonly\n")))
+        x.append('  <recv response="200">\n    <action><ereg regexp="a=recvonly" search_in="body" check_it="true" assign_to="held"/></action>\n  </recv>')
+        x.append(_msg(f"""ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+[routes]
+CSeq: {cseq + 1} ACK
+Max-Forwards: 70
+Content-Length: 0
+""").replace(' retrans="500"', ''))
+        cseq += 1
+        x.append(f'  <pause milliseconds="{hold_ms // 2}"/>')
+    else:
+        x.append(f'  <pause milliseconds="{hold_ms}"/>')
+    if wait_bye:
+        x.append('  <recv request="BYE"/>')
+        x.append(_msg("""SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+""").replace(' retrans="500"', ''))
+    elif bye:
+        x.append(_msg(f"""BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+[routes]
+CSeq: {cseq + 1} BYE
+Max-Forwards: 70
+Content-Length: 0
+"""))
+        x.append('  <recv response="200"/>')
+    x.append('  <timewait milliseconds="200"/>')
+    x.append('</scenario>')
+    return "\n".join(x)
+
+
+def _ack_error(cseq):
+    return _msg(f"""ACK sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+[last_Via:]
+From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
+[last_To:]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Max-Forwards: 70
+Content-Length: 0
+""").replace(' retrans="500"', '')
+
+
+def uas_scenario(mode="answer", hold_ms=1000, codecs="8 0", ring_ms=0):
+    """A callee.  mode: answer | busy | decline | ring (never answers) |
+    bye (answers, then hangs up itself after hold_ms) | hold (answers,
+    then accepts a re-INVITE)."""
+    x = ['<?xml version="1.0" encoding="UTF-8"?>', '<scenario name="uas">',
+         '  <recv request="INVITE" crlf="true" rrs="true"/>']
+    reply = lambda code, reason, body=None, extra="": ("""  <send>
+    <![CDATA[
+SIP/2.0 %d %s
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+[last_CSeq:]
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+%s""" % (code, reason, extra)) + (
+        "Content-Type: application/sdp\nContent-Length: [len]\n\n" + body if body
+        else "Content-Length: 0\n\n") + "\n    ]]>\n  </send>\n"
+    if mode in ("busy", "decline"):
+        code, reason = (486, "Busy Here") if mode == "busy" else (603, "Decline")
+        x.append(reply(code, reason))
+        x.append('  <recv request="ACK"/>')
+        x.append('</scenario>')
+        return "\n".join(x)
+    x.append(reply(180, "Ringing"))
+    if mode == "ring":
+        x.append('  <recv request="CANCEL"/>')
+        x.append(reply(200, "OK").replace("[last_To:];tag=[pid]SIPpTag01[call_number]", "[last_To:]"))
+        x.append(reply(487, "Request Terminated"))
+        x.append('  <recv request="ACK"/>')
+        x.append('</scenario>')
+        return "\n".join(x)
+    if ring_ms:
+        x.append(f'  <pause milliseconds="{ring_ms}"/>')
+    x.append(reply(200, "OK", sdp(codecs)).replace("<send>", '<send retrans="500">'))
+    x.append('  <recv request="ACK"/>')
+    if mode == "hold":
+        x.append('  <recv request="INVITE"/>')
+        x.append(reply(200, "OK", sdp(codecs, "a=recvonly\n")))
+        x.append('  <recv request="ACK"/>')
+    if mode == "bye":
+        x.append(f'  <pause milliseconds="{hold_ms}"/>')
+        x.append("""  <send retrans="500">
+    <![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[routes]
+CSeq: 1 BYE
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>""".replace("[last_From:]", "From: <sip:callee@[local_ip]>;tag=[pid]SIPpTag01[call_number]").replace(
+            "[last_To:]", "To: <sip:caller@[remote_ip]>[peer_tag_param]"))
+        x.append('  <recv response="200"/>')
+        x.append('</scenario>')
+        return "\n".join(x)
+    x.append('  <recv request="BYE"/>')
+    x.append(reply(200, "OK").replace("[last_To:];tag=[pid]SIPpTag01[call_number]", "[last_To:]"))
+    x.append('  <timewait milliseconds="500"/>')
+    x.append('</scenario>')
+    return "\n".join(x)
+
+
+REGISTER = """<?xml version="1.0" encoding="UTF-8"?>
+<scenario name="register">
+  <Global variables="expires,contact"/>
+  <send retrans="500">
+    <![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[service]@[remote_ip]>;tag=[pid]reg[call_number]
+To: <sip:[service]@[remote_ip]>
+Call-ID: [call_id]
+CSeq: 1 REGISTER
+Contact: <sip:[service]@[$contact];transport=[transport]>
+Expires: [$expires]
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="401" auth="true"/>
+  <send retrans="500">
+    <![CDATA[
+REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: <sip:[service]@[remote_ip]>;tag=[pid]reg[call_number]
+To: <sip:[service]@[remote_ip]>
+Call-ID: [call_id]
+CSeq: 2 REGISTER
+Contact: <sip:[service]@[$contact];transport=[transport]>
+Expires: [$expires]
+[authentication]
+Max-Forwards: 70
+Content-Length: 0
+
+    ]]>
+  </send>
+  <recv response="{final}"/>
+</scenario>
+"""
+
+
+class Sipp:
+    """One sipp process: a scenario written into the test's temp dir."""
+
+    def __init__(self, tmp, name, xml, args, port=None):
+        self.port = port or free_port()
+        self.path = os.path.join(tmp, name + ".xml")
+        with open(self.path, "w") as f:
+            f.write(xml)
+        self.tmp = tmp
+        self.name = name
+        self.args = args
+        self.proc = None
+        self.out = os.path.join(tmp, name + ".out")
+
+    def cmd(self, target):
+        return ["sipp", "-sf", self.path, "-i", "127.0.0.1", "-p", str(self.port),
+                "-nostdin", "-trace_err", "-error_file", os.path.join(self.tmp, self.name + ".err"),
+                "-trace_stat", "-stf", os.path.join(self.tmp, self.name + ".csv"),
+                *self.args, target]
+
+    def start(self, target):
+        self.proc = spawn(self.cmd(target), stdout=open(self.out, "w"),
+                          stderr=subprocess.STDOUT, cwd=self.tmp)
+        return self
+
+    def wait(self, timeout=30):
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise TestFailure(f"sipp {self.name} did not finish in {timeout}s:\n{self.errors()}")
+
+    def run(self, target, timeout=30):
+        self.start(target)
+        return self.wait(timeout)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def errors(self):
+        try:
+            with open(os.path.join(self.tmp, self.name + ".err"), errors="replace") as f:
+                return f.read()[-3000:]
+        except OSError:
+            return ""
+
+
+def register(server, tmp, user, secret, contact_port, expires=300, final=200, transport="u1"):
+    """Register user with a Contact at contact_port (from another port)."""
+    s = Sipp(tmp, f"reg-{user}-{contact_port}-{final}-{time.time():.3f}", REGISTER.format(final=final),
+             ["-s", user, "-au", user, "-ap", secret, "-set", "expires", str(expires),
+              "-set", "contact", f"127.0.0.1:{contact_port}",
+              "-m", "1", "-t", transport, "-timeout", "10s"])
+    rc = s.run(f"127.0.0.1:{server.sip_port}")
+    return rc, s
+
+
+def uas(tmp, name, user, port, mode="answer", hold_ms=1000, codecs="8 0",
+        rtp_echo=True, ring_ms=0):
+    args = ["-m", "1", "-timeout", "30s"]
+    if rtp_echo:
+        args += ["-rtp_echo", "-mp", str(free_port(pair=True))]
+    return Sipp(tmp, name, uas_scenario(mode, hold_ms, codecs, ring_ms), args, port=port)
+
+
+def uac(tmp, name, caller, secret, dialled, **kw):
+    args = ["-s", dialled, "-set", "caller", caller, "-m", str(kw.pop("calls", 1)),
+            "-timeout", str(kw.pop("timeout", 30)) + "s", "-mp", str(free_port(pair=True))]
+    if secret:
+        args += ["-au", caller, "-ap", secret]
+    rate = kw.pop("rate", None)
+    if rate:
+        args += ["-r", str(rate)]
+    return Sipp(tmp, name, uac_scenario(**kw), args)
+
+
+def tshark_count(pcap_file, port):
+    """RTP packets to a UDP port in a capture."""
+    r = subprocess.run(["tshark", "-r", pcap_file, "-Y", f"udp.dstport=={port}"],
+                       capture_output=True, text=True)
+    return len([l for l in r.stdout.splitlines() if l.strip()])
