@@ -281,15 +281,30 @@ static void quit_timeout(void *arg)
 	re_cancel();
 }
 
+static void quit_flush(void *arg)
+{
+	(void)arg;
+	/* callee legs laoyou did not hang up itself */
+	list_flush(&calls);
+	reg = mem_deref(reg);
+	tmr_start(&quit_tmr, 1000, quit_timeout, NULL);
+}
+
 static void do_quit(void)
 {
 	if (quitting)
 		return;
 	quitting = true;
-	/* deref sends BYE for established sessions */
-	list_flush(&calls);
-	reg = mem_deref(reg);
-	tmr_start(&quit_tmr, 1500, quit_timeout, NULL);
+	/* hang up on the caller side (deref sends BYE); laoyou then hangs up
+	 * the callee legs, which close_h frees */
+	struct le *le = list_head(&calls);
+	while (le) {
+		struct ucall *uc = le->data;
+		le = le->next;
+		if (!uc->uas)
+			mem_deref(uc);
+	}
+	tmr_start(&quit_tmr, 1000, quit_flush, NULL);
 }
 
 static void ctl_h(int flags, void *arg)

@@ -687,16 +687,21 @@ static struct call *call_find(struct calls *cs, const struct pl *callid)
 				       callid_cmp, (void *)callid));
 }
 
+/* A number for the trunk rather than an extension: a national or mobile
+ * number (7+ digits), anything with a trunk prefix (0, +), or an
+ * emergency number.  Four-digit extensions stay ours (404 if unknown). */
 static bool is_outside_number(const char *s)
 {
+	static const char *emergency[] = {"110", "119", "120", "122"};
 	size_t n = strlen(s);
 
-	if (n < 3)
-		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(emergency); i++)
+		if (!strcmp(s, emergency[i]))
+			return true;
 	for (size_t i = s[0] == '+' ? 1 : 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return false;
-	return true;
+	return n >= 7 || s[0] == '0' || s[0] == '+';
 }
 
 static void reject(struct calls *cs, const struct sip_msg *msg, uint16_t code,
@@ -765,6 +770,20 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 
+	err = body_sdp(msg, &offer);
+	if (err == EPROTONOSUPPORT) {
+		(void)sip_treplyf(NULL, NULL, cs->sip, msg, false, 415,
+				  "Unsupported Media Type", "Accept: "
+				  "application/sdp\r\nContent-Length: 0\r\n\r\n");
+		return;
+	}
+	if (err || offer.audio_idx < 0 || !offer.ncodecs) {
+		reject(cs, msg, 488, err == ENODATA ? "Not Acceptable Here "
+		       "(no SDP offer)" : "Not Acceptable Here (no common "
+		       "codec)");
+		return;
+	}
+
 	(void)pl_strcpy(&msg->uri.user, dialled, sizeof(dialled));
 	err = store_account_by_ext(cs->st, dialled, &callee);
 	if (err == ENOENT && !is_outside_number(dialled)) {
@@ -797,19 +816,6 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 
-	err = body_sdp(msg, &offer);
-	if (err == EPROTONOSUPPORT) {
-		(void)sip_treplyf(NULL, NULL, cs->sip, msg, false, 415,
-				  "Unsupported Media Type", "Accept: "
-				  "application/sdp\r\nContent-Length: 0\r\n\r\n");
-		return;
-	}
-	if (err || offer.audio_idx < 0 || !offer.ncodecs) {
-		reject(cs, msg, 488, err == ENODATA ? "Not Acceptable Here "
-		       "(no SDP offer)" : "Not Acceptable Here (no common "
-		       "codec)");
-		return;
-	}
 
 	c = mem_zalloc(sizeof(*c), call_destructor);
 	if (!c) {

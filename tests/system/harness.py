@@ -275,8 +275,7 @@ Content-Length: 0
     x.append(_msg(_hdrs("INVITE", cseq, auth=auth, extra=extra_hdr) + "\n" + ctype))
     x.append('  <recv response="100" optional="true"/>')
     if cancel_after_ms is not None:
-        x.append('  <recv response="180" optional="true"/>')
-        x.append('  <recv response="183" optional="true"/>')
+        x.append('  <recv response="180"/>')
         x.append(f'  <pause milliseconds="{cancel_after_ms}"/>')
         x.append(_msg(f"""CANCEL sip:[service]@[remote_ip]:[remote_port] SIP/2.0
 [last_Via:]
@@ -330,6 +329,7 @@ Content-Length: [len]
 
 """ + sdp(codecs, "a=sendonly\n")))
         x.append('  <recv response="200">\n    <action><ereg regexp="a=recvonly" search_in="body" check_it="true" assign_to="held"/></action>\n  </recv>')
+        x.append('  <Reference variables="held"/>')
         x.append(_msg(f"""ACK [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
@@ -342,7 +342,7 @@ Content-Length: 0
 """).replace(' retrans="500"', ''))
         cseq += 1
         x.append(f'  <pause milliseconds="{hold_ms // 2}"/>')
-    else:
+    elif not wait_bye:
         x.append(f'  <pause milliseconds="{hold_ms}"/>')
     if wait_bye:
         x.append('  <recv request="BYE"/>')
@@ -388,7 +388,11 @@ def uas_scenario(mode="answer", hold_ms=1000, codecs="8 0", ring_ms=0):
     bye (answers, then hangs up itself after hold_ms) | hold (answers,
     then accepts a re-INVITE)."""
     x = ['<?xml version="1.0" encoding="UTF-8"?>', '<scenario name="uas">',
-         '  <recv request="INVITE" crlf="true" rrs="true"/>']
+         '  <recv request="INVITE" crlf="true" rrs="true">',
+         '    <action><ereg regexp=";tag=([^;>\\r\\n ]+)" search_in="hdr" header="From:" assign_to="ftag,fromtag"/>',
+         '    <ereg regexp="([0-9]+)" search_in="hdr" header="CSeq:" assign_to="cs,invcseq"/></action>',
+         '  </recv>',
+         '  <Reference variables="ftag,fromtag,cs,invcseq"/>']
     reply = lambda code, reason, body=None, extra="": ("""  <send>
     <![CDATA[
 SIP/2.0 %d %s
@@ -411,7 +415,7 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
     if mode == "ring":
         x.append('  <recv request="CANCEL"/>')
         x.append(reply(200, "OK").replace("[last_To:];tag=[pid]SIPpTag01[call_number]", "[last_To:]"))
-        x.append(reply(487, "Request Terminated"))
+        x.append(reply(487, "Request Terminated").replace("[last_CSeq:]", "CSeq: [$invcseq] INVITE"))
         x.append('  <recv request="ACK"/>')
         x.append('</scenario>')
         return "\n".join(x)
@@ -439,7 +443,7 @@ Content-Length: 0
 
     ]]>
   </send>""".replace("[last_From:]", "From: <sip:callee@[local_ip]>;tag=[pid]SIPpTag01[call_number]").replace(
-            "[last_To:]", "To: <sip:caller@[remote_ip]>[peer_tag_param]"))
+            "[last_To:]", "To: <sip:caller@[remote_ip]>;tag=[$fromtag]"))
         x.append('  <recv response="200"/>')
         x.append('</scenario>')
         return "\n".join(x)
@@ -552,7 +556,7 @@ def register(server, tmp, user, secret, contact_port, expires=300, final=200, tr
 
 def uas(tmp, name, user, port, mode="answer", hold_ms=1000, codecs="8 0",
         rtp_echo=True, ring_ms=0):
-    args = ["-m", "1", "-timeout", "30s"]
+    args = ["-m", "1", "-timeout", "30s", "-trace_msg"]
     if rtp_echo:
         args += ["-rtp_echo", "-mp", str(free_port(pair=True))]
     return Sipp(tmp, name, uas_scenario(mode, hold_ms, codecs, ring_ms), args, port=port)
