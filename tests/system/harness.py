@@ -53,7 +53,7 @@ def free_port(kind=socket.SOCK_DGRAM, pair=False):
 def free_range(n):
     """n consecutive free-looking ports for RTP (best effort, randomised)."""
     import random
-    base = random.randrange(20000, 50000, 2)
+    base = random.randrange(10000, 32000, 2)  # below the ephemeral range
     return base, base + n - 1
 
 
