@@ -8,6 +8,7 @@
 #include <re.h>
 #include "media/media.h"
 #include "media/media_int.h"
+#include "core/log.h"
 
 struct portpool {
 	struct sa ip;
@@ -67,6 +68,8 @@ int portpool_bind(struct portpool *pp, uint16_t *portp,
 		  struct udp_sock **rtpp, struct udp_sock **rtcpp,
 		  udp_recv_h *rtph, udp_recv_h *rtcph, void *arg)
 {
+	int err = EADDRINUSE;
+
 	for (uint32_t tries = 0; tries < pp->n; tries++) {
 		uint32_t i = pp->next;
 		struct sa la = pp->ip;
@@ -79,10 +82,14 @@ int portpool_bind(struct portpool *pp, uint16_t *portp,
 
 		port = (uint16_t)(pp->min + 2 * i);
 		sa_set_port(&la, port);
-		if (udp_listen(&a, &la, rtph, arg))
+		err = udp_listen(&a, &la, rtph, arg);
+		if (err) {
+			log_debug("rtp: cannot bind %J: %m", &la, err);
 			continue;
+		}
 		sa_set_port(&la, port + 1);
-		if (udp_listen(&b, &la, rtcph, arg)) {
+		err = udp_listen(&b, &la, rtcph, arg);
+		if (err) {
 			mem_deref(a);
 			continue;
 		}
@@ -97,7 +104,7 @@ int portpool_bind(struct portpool *pp, uint16_t *portp,
 		*rtcpp = b;
 		return 0;
 	}
-	return EADDRINUSE;
+	return err;
 }
 
 void portpool_release(struct portpool *pp, uint16_t port)

@@ -69,12 +69,13 @@ static void reload(struct server *s)
 			  err);
 		return;
 	}
-	log_set_level(cf.log_level);
-	sipd_reconf(s->sd, &cf);
-	calls_reconf(s->cs, &cf);
+	/* Said before the new log level applies, so it is always seen. */
 	log_info("reloaded %s: log_level, realm, timeouts, limits, "
 		 "registration expiries and bans (listen addresses, "
 		 "rtp_ports and db need a restart)", s->path);
+	log_set_level(cf.log_level);
+	sipd_reconf(s->sd, &cf);
+	calls_reconf(s->cs, &cf);
 	s->cf = cf;
 }
 

@@ -26,8 +26,12 @@ def check(cond, msg):
         raise TestFailure(msg)
 
 
+_handed_out = set()
+
+
 def free_port(kind=socket.SOCK_DGRAM, pair=False):
-    """A port free for UDP and TCP (and port+1 too if pair)."""
+    """A port free for UDP and TCP (and port+1..+3 too if pair: sipp's media
+    uses four), never the same one twice in a run."""
     for _ in range(200):
         s = socket.socket(socket.AF_INET, kind)
         s.bind(("127.0.0.1", 0))
@@ -35,8 +39,9 @@ def free_port(kind=socket.SOCK_DGRAM, pair=False):
         s.close()
         if pair and port % 2:
             continue
-        ok = True
-        for p in ([port, port + 1] if pair else [port]):
+        ok = port not in _handed_out
+        span = [port, port + 1, port + 2, port + 3] if pair else [port]
+        for p in span if ok else []:
             for k in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
                 t = socket.socket(socket.AF_INET, k)
                 try:
@@ -46,6 +51,7 @@ def free_port(kind=socket.SOCK_DGRAM, pair=False):
                 finally:
                     t.close()
         if ok and port < 60000:
+            _handed_out.update(span)
             return port
     raise RuntimeError("no free port")
 
@@ -53,7 +59,7 @@ def free_port(kind=socket.SOCK_DGRAM, pair=False):
 def free_range(n):
     """n consecutive free-looking ports for RTP (best effort, randomised)."""
     import random
-    base = random.randrange(10000, 32000, 2)  # below the ephemeral range
+    base = random.randrange(20000, 32000, 2)  # below the ephemeral range
     return base, base + n - 1
 
 
@@ -539,7 +545,7 @@ class Sipp:
     def errors(self):
         try:
             with open(os.path.join(self.tmp, self.name + ".err"), errors="replace") as f:
-                return f.read()[-3000:]
+                return f.read()[:1500]
         except OSError:
             return ""
 
@@ -555,8 +561,10 @@ def register(server, tmp, user, secret, contact_port, expires=300, final=200, tr
 
 
 def uas(tmp, name, user, port, mode="answer", hold_ms=1000, codecs="8 0",
-        rtp_echo=True, ring_ms=0):
-    args = ["-m", "1", "-timeout", "30s", "-trace_msg"]
+        rtp_echo=True, ring_ms=0, calls=1):
+    """A callee sipp; calls=0 serves until killed."""
+    args = (["-m", str(calls)] if calls else []) + ["-timeout", "30s"] + \
+        (["-trace_msg"] if calls else [])
     if rtp_echo:
         args += ["-rtp_echo", "-mp", str(free_port(pair=True))]
     return Sipp(tmp, name, uas_scenario(mode, hold_ms, codecs, ring_ms), args, port=port)
