@@ -85,7 +85,7 @@ struct ep {
 	uint32_t hi_seq;
 	uint64_t mask;
 	bool seen;
-	bool seen_win;
+	bool connected;
 };
 
 struct call {
@@ -125,6 +125,7 @@ static double base_p99[64];
 static int nbase = 0;
 static bool verbose = false;
 static bool busy_poll = false;
+static bool no_connect = false;
 
 /* ---- state ---- */
 static int epfd = -1, tfd = -1, ngfd = -1, ctlfd = -1;
@@ -154,6 +155,7 @@ static int fail_prints = 0;
 
 /* window counters */
 static uint64_t misrouted, dups, reorders, strays, send_errs, recv_before;
+static uint64_t asym_src;            /* packets from a source other than dst */
 static uint64_t late_sends;          /* sent > 2 ms after its deadline */
 static int64_t max_late;
 static uint64_t closed_win;
@@ -391,8 +393,8 @@ static inline void send_one(struct ep *e, int64_t deadline)
 	memset(pkt + RTP_HDR + 20, 0xff, PAYLOAD - 20); /* PCMU silence */
 	int64_t now = now_ns();
 	memcpy(pkt + RTP_HDR + 12, &now, 8);
-	ssize_t r = sendto(e->fd, pkt, PKT_LEN, 0, (struct sockaddr *)&e->dst,
-			   sizeof e->dst);
+	ssize_t r = e->connected ? send(e->fd, pkt, PKT_LEN, 0) :
+		    sendto(e->fd, pkt, PKT_LEN, 0, (struct sockaddr *)&e->dst, sizeof e->dst);
 	if (now >= win_start && now < win_end) {
 		e->sent_win++;
 		if (r != PKT_LEN)
@@ -455,27 +457,37 @@ static void rx_packet(struct ep *r, const uint8_t *buf, size_t n, int64_t now)
 	}
 }
 
-/* one syscall per readiness event; drains a backlog of up to RXB packets */
-#define RXB 8
+/* One recv per readiness event (level-triggered epoll comes back if more
+ * is queued).  Until an endpoint has heard its relay answer from the very
+ * address it sends to, it uses recvfrom/sendto; after that the socket is
+ * connect()ed, which makes send and receive markedly cheaper.  Packets
+ * from any other source are counted (asym_src) and never lead to connect. */
 static void ep_rx(int i)
 {
-	static uint8_t bufs[RXB][512];
-	static struct iovec iov[RXB];
-	static struct mmsghdr mm[RXB];
+	uint8_t buf[2048];
 	struct ep *r = &eps[i];
-	for (int k = 0; k < RXB; k++) {
-		iov[k].iov_base = bufs[k];
-		iov[k].iov_len = sizeof bufs[k];
-		memset(&mm[k].msg_hdr, 0, sizeof mm[k].msg_hdr);
-		mm[k].msg_hdr.msg_iov = &iov[k];
-		mm[k].msg_hdr.msg_iovlen = 1;
+	ssize_t n;
+	if (r->connected) {
+		n = recv(r->fd, buf, sizeof buf, MSG_DONTWAIT);
+	} else {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof from;
+		n = recvfrom(r->fd, buf, sizeof buf, MSG_DONTWAIT,
+			     (struct sockaddr *)&from, &fl);
+		if (n >= 0 && r->active) {
+			if (from.sin_addr.s_addr == r->dst.sin_addr.s_addr &&
+			    from.sin_port == r->dst.sin_port) {
+				if (!no_connect &&
+				    connect(r->fd, (struct sockaddr *)&r->dst, sizeof r->dst) == 0)
+					r->connected = true;
+			} else {
+				asym_src++;
+			}
+		}
 	}
-	int n = recvmmsg(r->fd, mm, RXB, MSG_DONTWAIT, NULL);
-	if (n <= 0)
+	if (n < 0)
 		return;
-	int64_t now = now_ns();
-	for (int k = 0; k < n; k++)
-		rx_packet(r, bufs[k], mm[k].msg_len, now);
+	rx_packet(r, buf, (size_t)n, now_ns());
 }
 
 /* ---- SDP helpers ---- */
@@ -943,7 +955,7 @@ static void reset_window(void)
 	hist_n = 0;
 	lat_min = INT64_MAX;
 	lat_max = 0;
-	misrouted = dups = reorders = strays = send_errs = recv_before = 0;
+	misrouted = dups = reorders = strays = send_errs = recv_before = asym_src = 0;
 	late_sends = 0;
 	max_late = 0;
 	closed_win = 0;
@@ -1002,7 +1014,7 @@ static bool report_step(void)
 	       "cpu_pct=%.2f cpu_per100=%.2f rss_base_kib=%ld rss_kib=%ld kib_per_call=%.2f "
 	       "gen_cpu_pct=%.2f gen_rss_kib=%ld late_sends=%" PRIu64 " max_late_ms=%.2f "
 	       "lossy_streams=%d dead_streams=%d streams=%d misrouted=%" PRIu64
-	       " dups=%" PRIu64 " reorders=%" PRIu64 " strays=%" PRIu64
+	       " dups=%" PRIu64 " reorders=%" PRIu64 " strays=%" PRIu64 " asym_src=%" PRIu64
 	       " send_errs=%" PRIu64 " closed=%" PRIu64 " hold_s=%.2f other_cpu_pct=%.1f"
 	       " noisy=%d retried=%d pass=%d why=%s\n",
 	       label, step_idx, target, held, calls_failed, sent, recv, loss,
@@ -1010,7 +1022,7 @@ static bool report_step(void)
 	       hist_n ? (double)lat_max / 1e6 : -1.0, base, added,
 	       cpu, per100, rss_base_kib, rss1_kib, kib_call,
 	       scpu, self_rss1_kib, late_sends, (double)max_late / 1e6,
-	       lossy, dead, active, misrouted, dups, reorders, strays,
+	       lossy, dead, active, misrouted, dups, reorders, strays, asym_src,
 	       send_errs, closed_win, wall, other, noisy ? 1 : 0, retry ? 1 : 0,
 	       ok ? 1 : 0, why);
 	fflush(stdout);
@@ -1180,6 +1192,7 @@ static void usage(void)
 		"  --max-loss PCT        pass threshold (0.1)\n"
 		"  --max-added-ms MS     pass threshold for added p99 (20)\n"
 		"  --max-seconds S       hard bound on the whole run (300)\n"
+		"  --no-connect          never connect() endpoint sockets\n"
 		"  --busy-poll           never sleep in epoll_wait (steadier timing on VMs)\n"
 		"  -v                    verbose\n");
 	exit(2);
@@ -1269,6 +1282,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--max-seconds")) { NEEDV(); max_seconds = atof(v); }
 		else if (!strcmp(a, "-v")) verbose = true;
 		else if (!strcmp(a, "--busy-poll")) busy_poll = true;
+		else if (!strcmp(a, "--no-connect")) no_connect = true;
 		else usage();
 #undef NEEDV
 	}
