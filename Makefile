@@ -1,15 +1,14 @@
 # laoyou — GNU make build.  `make run` starts the demo, `make test` runs everything.
 BUILD    ?= build
-CC       ?= gcc
+VERSION  := 0.1.0
 RE_CFLAGS := $(shell pkg-config --cflags libre 2>/dev/null)
 # libre's headers need these, or `bool` changes size under our feet.
 RE_DEFS  := -DHAVE_INTTYPES_H -DHAVE_STDBOOL_H -DHAVE_INET6
-CFLAGS   ?= -O2 -g
-CFLAGS   += -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter \
+OPT      ?= -O2 -g
+CFLAGS   := $(OPT) -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter \
             -Isrc $(RE_CFLAGS) $(RE_DEFS) -DLAOYOU_VERSION=\"$(VERSION)\"
 # Static libre: our heap timer (src/core/tmr.c) replaces libre's tmr.o.
 LIBS     := /usr/lib/x86_64-linux-gnu/libre.a -lssl -lcrypto -lz -lpthread -ldl -lsqlite3 -lm
-VERSION  := 0.1.0
 
 SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c))
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
@@ -38,7 +37,7 @@ $(BUILD)/unit: $(OBJS) $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 $(BUILD)-asan/unit $(BUILD)-asan/laoyou: FORCE
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)-asan CFLAGS="$(ASAN_FLAGS)" $@
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)-asan OPT="$(ASAN_FLAGS)" $@
 
 FORCE:
 

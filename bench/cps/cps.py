@@ -10,8 +10,8 @@ Three paths are measured in one run, each over the same rate steps:
 A call is INVITE (PCMU offer), [100] [180] 200, ACK, BYE, 200: no media.
 Each step runs rate x STEP_SECS calls (sipp -r RATE -m CALLS); a step holds
 when failed (or unfinished) calls < 0.1 % of the calls asked for and the
-achieved rate is at least MIN_ACHIEVED of the step's rate.  The first step
-that does not hold is tried once more (RETRY), then stepping stops.
+achieved rate is at least MIN_ACHIEVED of the step's rate.  A step that
+does not hold is tried once more (RETRY); if that fails too, stepping stops.
 
 Everything runs on 127.0.0.1 with ports this script picks free.  Every
 process started is in its own process group and is ended by that id on
@@ -23,6 +23,7 @@ import csv
 import json
 import os
 import random
+import re
 import resource
 import shutil
 import signal
@@ -144,15 +145,23 @@ def machine_busy_ticks():
     return sum(v[:8]) - v[3] - v[4]
 
 
-def udp_rcvbuf_errors():
-    """Machine-wide count of UDP datagrams dropped for a full receive
-    buffer (/proc/net/snmp Udp RcvbufErrors)."""
+def udp_drops(ports):
+    """{port: datagrams dropped so far} for the UDP sockets bound to
+    127.0.0.1:port, from the per-socket 'drops' column of /proc/net/udp
+    (a full receive buffer); a port without a socket is left out."""
+    want = {"0100007F:%04X" % p: p for p in ports if p}
+    got = {}
     try:
-        with open("/proc/net/snmp") as f:
-            lines = [l.split() for l in f if l.startswith("Udp:")]
-        return int(lines[1][lines[0].index("RcvbufErrors")])
-    except (OSError, ValueError, IndexError):
-        return None
+        with open("/proc/net/udp") as f:
+            next(f)
+            for line in f:
+                v = line.split()
+                p = want.get(v[1].upper())
+                if p is not None and len(v) >= 13:
+                    got[p] = got.get(p, 0) + int(v[12])
+    except (OSError, ValueError, StopIteration):
+        pass
+    return got
 
 
 def pid_ticks(pid):
@@ -376,6 +385,7 @@ class Bench:
          self.ly_http) = pick_ports(5)
         self.results = {}
         self.health_url = None      # polled during laoyou's steps
+        self.sut_port = None        # the server's SIP port (UDP drops)
 
     # each path: start SUT (+UAS), returns (dest "ip:port", sut proc or None)
     def start_uas(self, tag):
@@ -490,7 +500,8 @@ class Bench:
         uas_t0 = pid_ticks(uas.pid)
         ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy0 = machine_busy_ticks()
-        drops0 = udp_rcvbuf_errors()
+        d0 = udp_drops([self.sut_port, self.uas_port])
+        uac_drops = 0
         w0 = time.monotonic()
         p = PROCS.start("uac", argv, os.path.join(self.out, name + ".uac.out"),
                         os.path.join(self.out, name + ".uac.stderr"))
@@ -498,6 +509,8 @@ class Bench:
         end = w0 + tmo + 10
         rc = None
         while True:
+            # the UAC's socket goes with it: read its count while it lives
+            uac_drops = max(uac_drops, udp_drops([self.uac_port]).get(self.uac_port, 0))
             if self.health_url:
                 h = health_json(self.health_url)
                 for k in ("active_calls", "rtp_ports_in_use"):
@@ -514,7 +527,7 @@ class Bench:
         after = health_json(self.health_url) if self.health_url else None
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         busy1 = machine_busy_ticks()
-        drops1 = udp_rcvbuf_errors()
+        d1 = udp_drops([self.sut_port, self.uas_port])
         sut_cpu = None
         if sut is not None and sut.poll() is None:
             sut_cpu = 100.0 * (group_ticks(sut.pid) - sut_t0) / HZ / wall
@@ -531,7 +544,11 @@ class Bench:
         st = parse_stat_csv(stat, calls)
         r = {"rate": rate, "calls": calls, "rc": rc, "wall": wall, "sut_cpu": sut_cpu,
              "uac_cpu": uac_cpu, "uas_cpu": uas_cpu, "other_cpu": other_cpu,
-             "udp_drops": (drops1 - drops0) if None not in (drops0, drops1) else None,
+             "drops": {"sut": (d1[self.sut_port] - d0.get(self.sut_port, 0))
+                               if self.sut_port in d1 else None,
+                       "uac": uac_drops,
+                       "uas": (d1[self.uas_port] - d0.get(self.uas_port, 0))
+                               if self.uas_port in d1 else None},
              "errors_log": err,
              "stat": stat, "attempt": attempt, "peak": peak, "after": after}
         if st is None:
@@ -561,10 +578,11 @@ class Bench:
         def pct(v):
             return "%5.0f%%" % v if v is not None else "     -"
         log("  %-8s %5d cps %6d calls  ok %6d  bad %5d (%6.3f%%)  achieved %7.1f cps"
-            "  retrans %5d  udp drops %5s  cpu: sut %s uac %s uas %s other %s  %s%s"
+            "  retrans %5d  drops %s  cpu: sut %s uac %s uas %s other %s  %s%s"
             % (tag, r["rate"], r["calls"], r["ok"], r["bad"], 100 * r["fail_ratio"],
                r["achieved"], r["retrans"],
-               r["udp_drops"] if r["udp_drops"] is not None else "-",
+               "/".join("-" if r["drops"][k] is None else str(r["drops"][k])
+                        for k in ("sut", "uac", "uas")),
                pct(r["sut_cpu"]), pct(r["uac_cpu"]),
                pct(r["uas_cpu"]), pct(r["other_cpu"]), "held" if r["held"] else "NOT HELD",
                ("  [" + r["note"] + "]") if r["note"] else ""))
@@ -588,12 +606,14 @@ class Bench:
             elif tag == "kamailio":
                 sut = self.start_kamailio()
                 dest = "127.0.0.1:%d" % self.kam_port
+                self.sut_port = self.kam_port
             elif tag == "laoyou":
                 if not a.laoyou or not os.access(a.laoyou, os.X_OK):
                     raise Abort("no laoyou binary at %s" % a.laoyou)
                 sut = self.start_laoyou()
                 self.register_uas()
                 dest = "127.0.0.1:%d" % self.ly_sip
+                self.sut_port = self.ly_sip
             else:
                 raise Abort("unknown path %s" % tag)
             uas = self.start_uas(tag)
@@ -629,6 +649,7 @@ class Bench:
                 st = PROCS.stop(sut)
                 res["sut_exit"] = st
             self.health_url = None
+            self.sut_port = None
         return res
 
     def diagnose(self, res):
@@ -637,6 +658,24 @@ class Bench:
         lines = []
         if r is None:
             return lines
+        # what the UAC got instead of what it expected, counted
+        counts = {}
+        try:
+            with open(r["errors_log"], errors="replace") as f:
+                text = f.read(50000000)
+            for m in re.finditer(r"while expecting '([^']*)'[^']*?received '([^\r\n']*)", text):
+                k = "expected %s, got %s" % (m.group(1), m.group(2).strip())
+                counts[k] = counts.get(k, 0) + 1
+            for m in re.finditer(r"(receive timeout on message [^ ]+ [^ ]+|"
+                                 r"[Mm]ax (?:UDP )?retrans[^\r\n:]{0,60})", text):
+                k = m.group(1).strip()
+                counts[k] = counts.get(k, 0) + 1
+        except OSError:
+            pass
+        if counts:
+            lines.append("sipp UAC failures by kind:")
+            for k, n in sorted(counts.items(), key=lambda kv: -kv[1])[:5]:
+                lines.append("  %6d  %s" % (n, k[:160]))
         el = first_lines(r["errors_log"], 8)
         if el:
             lines.append("sipp UAC errors (%s):" % os.path.basename(r["errors_log"]))
@@ -651,7 +690,14 @@ class Bench:
             el = first_lines(se, 8, match=("ERROR", "CRITICAL", "BUG")
                              if res["tag"] == "kamailio" else None)
             if el:
-                lines.append("%s stderr (%s):" % (res["tag"], os.path.basename(se)))
+                n = 0
+                try:
+                    with open(se, errors="replace") as f:
+                        n = sum(1 for _ in f)
+                except OSError:
+                    pass
+                lines.append("%s stderr (%s, %d lines; first ones):"
+                             % (res["tag"], os.path.basename(se), n))
                 lines += ["  " + x for x in el]
         return lines
 

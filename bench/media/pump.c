@@ -965,12 +965,13 @@ static bool report_step(void)
 {
 	int target = cur_target();
 	uint64_t sent = 0, recv = 0;
-	int lossy = 0, dead = 0, active = 0;
+	int lossy = 0, dead = 0, active = 0, conn = 0;
 	for (int i = 0; i < nep; i++) {
 		struct ep *e = &eps[i];
 		if (!e->active)
 			continue;
 		active++;
+		conn += e->connected;
 		sent += e->sent_win;
 		recv += e->recv_win;
 		if (e->recv_win < e->sent_win)
@@ -1013,7 +1014,7 @@ static bool report_step(void)
 	       "base_p99_ms=%.3f added_p99_ms=%.3f "
 	       "cpu_pct=%.2f cpu_per100=%.2f rss_base_kib=%ld rss_kib=%ld kib_per_call=%.2f "
 	       "gen_cpu_pct=%.2f gen_rss_kib=%ld late_sends=%" PRIu64 " max_late_ms=%.2f "
-	       "lossy_streams=%d dead_streams=%d streams=%d misrouted=%" PRIu64
+	       "lossy_streams=%d dead_streams=%d streams=%d connected=%d misrouted=%" PRIu64
 	       " dups=%" PRIu64 " reorders=%" PRIu64 " strays=%" PRIu64 " asym_src=%" PRIu64
 	       " send_errs=%" PRIu64 " closed=%" PRIu64 " hold_s=%.2f other_cpu_pct=%.1f"
 	       " noisy=%d retried=%d pass=%d why=%s\n",
@@ -1022,7 +1023,7 @@ static bool report_step(void)
 	       hist_n ? (double)lat_max / 1e6 : -1.0, base, added,
 	       cpu, per100, rss_base_kib, rss1_kib, kib_call,
 	       scpu, self_rss1_kib, late_sends, (double)max_late / 1e6,
-	       lossy, dead, active, misrouted, dups, reorders, strays, asym_src,
+	       lossy, dead, active, conn, misrouted, dups, reorders, strays, asym_src,
 	       send_errs, closed_win, wall, other, noisy ? 1 : 0, retry ? 1 : 0,
 	       ok ? 1 : 0, why);
 	fflush(stdout);

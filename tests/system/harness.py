@@ -15,6 +15,7 @@ LAOYOU = os.environ.get("LAOYOU", os.path.join(ROOT, "build", "laoyou"))
 SIPP_DATA = "/usr/share/sip-tester"
 
 _started = []   # every child process, so a failed test still cleans up
+_servers = []   # every laoyou of the current test
 
 
 class TestFailure(Exception):
@@ -69,6 +70,29 @@ def spawn(args, **kw):
     return p
 
 
+def finish_servers():
+    """Stop the test's servers gracefully and return what went wrong:
+    a sanitizer report, a crash, an unclean exit."""
+    problems = []
+    for srv in _servers:
+        if srv.proc and srv.proc.poll() is None:
+            try:
+                rc = srv.stop(signal.SIGTERM, timeout=10)
+            except TestFailure as e:
+                problems.append(str(e))
+                continue
+            if rc != 0:
+                problems.append(f"laoyou exited {rc} on SIGTERM")
+        text = srv.logtext() if os.path.exists(srv.log) else ""
+        for mark in ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                     "runtime error:"):
+            if mark in text:
+                i = text.index(mark)
+                problems.append("sanitizer: " + text[i:i + 1500])
+    _servers.clear()
+    return problems
+
+
 def kill_all():
     for p in _started:
         if p.poll() is None:
@@ -98,6 +122,7 @@ class Laoyou:
         self.env = env
         self.wrap = wrap or []
         self.proc = None
+        _servers.append(self)
         settings = {
             "sip_udp": f"127.0.0.1:{self.sip_port}",
             "sip_tcp": f"127.0.0.1:{self.sip_port}",

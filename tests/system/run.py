@@ -29,6 +29,9 @@ def main():
             t0 = time.time()
             try:
                 getattr(mod, name)()
+                problems = harness.finish_servers()
+                if problems:
+                    raise harness.TestFailure("; ".join(problems))
                 passed += 1
                 print(f"ok   {full} ({time.time() - t0:.1f}s)", flush=True)
             except Exception as e:  # a failure of any kind fails the test
@@ -38,6 +41,7 @@ def main():
                 if not isinstance(e, harness.TestFailure):
                     traceback.print_exc()
             finally:
+                harness.finish_servers()
                 harness.kill_all()
     if failures:
         print("failed: " + ", ".join(failures))
