@@ -239,7 +239,7 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 			   void *arg)
 {
 	struct call *c = arg;
-	struct msdp s;
+	struct msdp s, ans;
 	struct mbuf *mb = NULL;
 	int err;
 
@@ -248,23 +248,15 @@ static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 	err = body_sdp(msg, &s);
 	if (err || s.audio_idx < 0 || !s.ncodecs)
 		return err ? err : EPROTO;
+	ans = s;
+	msdp_intersect(&ans, &s, &c->sdp_b);
+	if (!ans.ncodecs)
+		return EPROTO;
 	c->offer_a = s;
 	mrelay_set_remote(c->mr, MSIDE_A, &s.addr, s.dir);
-
-	err = answer_for_a(c, &c->sdp_b, descp);
+	err = sdp_for(c, MSIDE_A, &ans, msdp_dir_reverse(s.dir), descp);
 	if (err)
 		return err;
-	/* The answer's direction mirrors the offer's hold state. */
-	{
-		struct msdp ans = c->offer_a;
-		mem_deref(*descp);
-		*descp = NULL;
-		msdp_intersect(&ans, &c->offer_a, &c->sdp_b);
-		err = sdp_for(c, MSIDE_A, &ans, msdp_dir_reverse(s.dir),
-			      descp);
-		if (err)
-			return err;
-	}
 	log_msg(LOG_INFO, c->callid, "call: caller re-INVITE (%s)",
 		msdp_dir_name(s.dir));
 

@@ -485,44 +485,28 @@ Content-Length: 0
     return "\n".join(x)
 
 
-REGISTER = """<?xml version="1.0" encoding="UTF-8"?>
-<scenario name="register">
-  <Global variables="expires,contact"/>
-  <send retrans="500">
-    <![CDATA[
-REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
+def _register_msg(cseq, auth):
+    return _msg(f"""REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: <sip:[service]@[remote_ip]>;tag=[pid]reg[call_number]
 To: <sip:[service]@[remote_ip]>
 Call-ID: [call_id]
-CSeq: 1 REGISTER
+CSeq: {cseq} REGISTER
 Contact: <sip:[service]@[$contact];transport=[transport]>
 Expires: [$expires]
+{"[authentication]" if auth else ""}
 Max-Forwards: 70
 Content-Length: 0
+""".replace("\n\n", "\n"))
 
-    ]]>
-  </send>
-  <recv response="401" auth="true"/>
-  <send retrans="500">
-    <![CDATA[
-REGISTER sip:[remote_ip]:[remote_port] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[service]@[remote_ip]>;tag=[pid]reg[call_number]
-To: <sip:[service]@[remote_ip]>
-Call-ID: [call_id]
-CSeq: 2 REGISTER
-Contact: <sip:[service]@[$contact];transport=[transport]>
-Expires: [$expires]
-[authentication]
-Max-Forwards: 70
-Content-Length: 0
 
-    ]]>
-  </send>
-  <recv response="{final}"/>
-</scenario>
-"""
+def register_scenario(final=200):
+    """REGISTER, answer the 401 challenge, expect final."""
+    return "\n".join([
+        '<?xml version="1.0" encoding="UTF-8"?>', '<scenario name="register">',
+        '  <Global variables="expires,contact"/>',
+        _register_msg(1, False), '  <recv response="401" auth="true"/>',
+        _register_msg(2, True), f'  <recv response="{final}"/>', '</scenario>'])
 
 
 class Sipp:
@@ -577,7 +561,7 @@ class Sipp:
 
 def register(server, tmp, user, secret, contact_port, expires=300, final=200, transport="u1"):
     """Register user with a Contact at contact_port (from another port)."""
-    s = Sipp(tmp, f"reg-{user}-{contact_port}-{final}-{time.time():.3f}", REGISTER.format(final=final),
+    s = Sipp(tmp, f"reg-{user}-{contact_port}-{final}-{time.time():.3f}", register_scenario(final),
              ["-s", user, "-au", user, "-ap", secret, "-set", "expires", str(expires),
               "-set", "contact", f"127.0.0.1:{contact_port}",
               "-m", "1", "-t", transport, "-timeout", "10s"])
