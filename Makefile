@@ -8,15 +8,22 @@ OPT      ?= -O2 -g
 CFLAGS   := $(OPT) -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter \
             -Isrc $(RE_CFLAGS) $(RE_DEFS) -DLAOYOU_VERSION=\"$(VERSION)\"
 # Static libre: our heap timer (src/core/tmr.c) replaces libre's tmr.o.
-LIBS     := /usr/lib/x86_64-linux-gnu/libre.a -lssl -lcrypto -lz -lpthread -ldl -lsqlite3 -lm
+LIBS     := /usr/lib/x86_64-linux-gnu/libre.a -lssl -lcrypto -lz -lpthread -ldl -lsqlite3 -lspandsp -lm
 
 SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c))
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
-.PHONY: all deps run test unit unit-asan system clean bench-cps bench-media
+.PHONY: all deps run test unit clean prompts
 
-all: $(BUILD)/laoyou
+all: $(BUILD)/laoyou $(BUILD)/prompts/.rendered
+
+# Prompts: rendered from the catalog; the script itself skips unchanged ones.
+prompts: $(BUILD)/prompts/.rendered
+
+$(BUILD)/prompts/.rendered: prompts/catalog.tsv scripts/prompts
+	scripts/prompts $(BUILD)/prompts
+	@touch $@
 
 deps:
 	@scripts/deps

@@ -82,4 +82,34 @@ void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st);
 /** Monotonic ms of the last packet from either side (0 = none yet). */
 uint64_t mrelay_last_rx(const struct mrelay *mr);
 
+/* ---- playing, DTMF, bridging, recording ---- */
+
+struct audio;
+
+/** Playback of a list ended (not called when stopped). */
+typedef void (mrelay_play_h)(void *arg);
+/** A DTMF key from side s: RFC 4733, SIP INFO or in-band, once per press. */
+typedef void (mrelay_dtmf_h)(enum mside s, char key, void *arg);
+
+/** The payload types side s uses: audio pt (0/8) and telephone-event
+ * (-1 = none, then keys are detected in-band). */
+void mrelay_set_codec(struct mrelay *mr, enum mside s, uint8_t pt, int te_pt);
+/** Where DTMF keys go. */
+void mrelay_set_dtmf_handler(struct mrelay *mr, mrelay_dtmf_h *h, void *arg);
+/** Relay A<->B (true) or keep each side to itself (prompts, IVR). */
+void mrelay_bridge(struct mrelay *mr, bool on);
+/** Play n audios in order towards side s, replacing what plays now. */
+int  mrelay_play(struct mrelay *mr, enum mside s, struct audio *const *list,
+		 size_t n, mrelay_play_h *doneh, void *arg);
+/** Stop playing towards side s (the done handler is not called). */
+void mrelay_stop(struct mrelay *mr, enum mside s);
+/** Is something playing towards side s? */
+bool mrelay_playing(const struct mrelay *mr, enum mside s);
+/** Record both sides to a WAV file (mixed, or one channel per side). */
+int  mrelay_record_start(struct mrelay *mr, const char *path, bool stereo);
+/** Finish the recording; returns its duration in ms (0 if none). */
+uint32_t mrelay_record_stop(struct mrelay *mr);
+/** Inject a key as if side s had sent it (SIP INFO dtmf-relay). */
+void mrelay_dtmf_inject(struct mrelay *mr, enum mside s, char key);
+
 #endif

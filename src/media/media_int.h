@@ -11,4 +11,85 @@ void portpool_release(struct portpool *pp, uint16_t port);
 /** The pool's IP address. */
 const struct sa *portpool_ip(const struct portpool *pp);
 
+struct audio;
+struct dtmfdet;
+struct recorder;
+
+/* tick.c */
+struct mtick {
+	struct le le;
+	void (*h)(struct mtick *t, void *arg);
+	void *arg;
+};
+/** Call t->h every 20 ms, paced to absolute deadlines, until mtick_leave. */
+void mtick_join(struct mtick *t, void (*h)(struct mtick *t, void *arg),
+		void *arg);
+/** Stop calling t (safe from inside its own handler). */
+void mtick_leave(struct mtick *t);
+
+
+struct seqstat {
+	bool init;
+	uint32_t ssrc;
+	uint16_t max_seq;
+	uint32_t cycles;
+	uint32_t base;
+	uint64_t received;
+	uint64_t lost_done;        /* from streams (SSRCs) that ended */
+};
+
+/* What an endpoint plays towards its peer (prompts), paced by the one
+ * shared media tick. */
+struct player {
+	struct mtick tick;         /* joined while playing */
+	struct audio **items;      /* mem_ref'd */
+	size_t n, idx, pos;        /* item and sample position */
+	uint32_t ssrc, ts;
+	uint16_t seq;
+	bool marker;
+	uint64_t last_us;          /* when the last frame went out */
+	mrelay_play_h *doneh;
+	void *arg;
+};
+
+struct rtpep {
+	struct mrelay *mr;
+	enum mside side;
+	uint16_t port;
+	struct udp_sock *rtp, *rtcp;
+	struct sa remote;          /* from SDP */
+	struct sa latched, latched_rtcp;
+	bool has_remote, is_latched, is_latched_rtcp;
+	enum mdir dir;             /* as the peer declared it */
+	struct seqstat seq;
+	uint64_t pkts, bytes, dropped;
+	int pt;                    /* audio payload type in use, -1 = unknown */
+	int te_pt;                 /* telephone-event payload type, -1 = none */
+	uint32_t te_last_ts;       /* RTP timestamp of the last event seen */
+	bool te_seen;
+	struct dtmfdet *inband;    /* for peers without telephone-event */
+	struct player play;
+};
+
+struct mrelay {
+	struct portpool *pp;
+	struct rtpep ep[2];
+	uint64_t last_rx;
+	bool bridged;
+	mrelay_dtmf_h *dtmfh;
+	void *dtmf_arg;
+	struct recorder *rec;
+};
+
+/* play.c */
+/** Stop ep's player without calling its done handler. */
+void player_stop(struct rtpep *ep);
+/** Send RTP from ep's socket to its peer. */
+void rtpep_send(struct rtpep *ep, struct mbuf *mb);
+
+/* record.c */
+/** Hand a received audio payload of side s to the relay's recorder. */
+void recorder_feed(struct recorder *r, enum mside s, uint8_t pt,
+		   const uint8_t *payload, size_t n);
+
 #endif

@@ -11,41 +11,16 @@
 #include "core/clock.h"
 #include "media/media.h"
 #include "media/media_int.h"
-
-struct seqstat {
-	bool init;
-	uint32_t ssrc;
-	uint16_t max_seq;
-	uint32_t cycles;
-	uint32_t base;
-	uint64_t received;
-	uint64_t lost_done;        /* from streams (SSRCs) that ended */
-};
-
-struct rtpep {
-	struct mrelay *mr;
-	enum mside side;
-	uint16_t port;
-	struct udp_sock *rtp, *rtcp;
-	struct sa remote;          /* from SDP */
-	struct sa latched, latched_rtcp;
-	bool has_remote, is_latched, is_latched_rtcp;
-	enum mdir dir;             /* as the peer declared it */
-	struct seqstat seq;
-	uint64_t pkts, bytes, dropped;
-};
-
-struct mrelay {
-	struct portpool *pp;
-	struct rtpep ep[2];
-	uint64_t last_rx;
-};
+#include "media/dtmfdet.h"
 
 static void destructor(void *arg)
 {
 	struct mrelay *mr = arg;
 
+	mem_deref(mr->rec);
 	for (int i = 0; i < 2; i++) {
+		player_stop(&mr->ep[i]);
+		mem_deref(mr->ep[i].inband);
 		mem_deref(mr->ep[i].rtp);
 		mem_deref(mr->ep[i].rtcp);
 		if (mr->ep[i].port)
@@ -114,23 +89,90 @@ static bool admit(struct sa *latched, bool *is_latched, const struct sa *src)
 	return sa_cmp(latched, src, SA_ALL);
 }
 
+static const char dtmf_keys[] = "0123456789*#ABCD";
+
+static void inband_key(char key, void *arg)
+{
+	struct rtpep *ep = arg;
+	if (ep->mr->dtmfh)
+		ep->mr->dtmfh(ep->side, key, ep->mr->dtmf_arg);
+}
+
+/* Keys and recording: what an application hears from side ep. */
+static void ep_local(struct rtpep *ep, const uint8_t *p, size_t n)
+{
+	struct mrelay *mr = ep->mr;
+	size_t hdr = 12 + 4 * (size_t)(p[0] & 0x0f);
+	uint8_t pt = p[1] & 0x7f;
+	uint32_t ts;
+
+	if (p[0] & 0x10) {                    /* header extension */
+		if (n < hdr + 4)
+			return;
+		hdr += 4 + 4 * (size_t)(p[hdr + 2] << 8 | p[hdr + 3]);
+	}
+	if (n < hdr)
+		return;
+	if (p[0] & 0x20 && n > hdr)           /* padding */
+		n -= p[n - 1] < n - hdr ? p[n - 1] : 0;
+
+	if (ep->te_pt >= 0 && pt == ep->te_pt) {
+		/* RFC 4733: one key per event, and an event is its RTP
+		 * timestamp; the repeated end packets share it. */
+		if (n < hdr + 4 || p[hdr] >= 16)
+			return;
+		ts = (uint32_t)p[4] << 24 | (uint32_t)p[5] << 16 |
+			(uint32_t)p[6] << 8 | p[7];
+		if (ep->te_seen && ts == ep->te_last_ts)
+			return;
+		ep->te_seen = true;
+		ep->te_last_ts = ts;
+		if (mr->dtmfh)
+			mr->dtmfh(ep->side, dtmf_keys[p[hdr]], mr->dtmf_arg);
+		return;
+	}
+	if (pt != 0 && pt != 8)
+		return;
+	if (mr->rec)
+		recorder_feed(mr->rec, ep->side, pt, p + hdr, n - hdr);
+	if (ep->te_pt < 0 && !mr->bridged && mr->dtmfh) {
+		if (!ep->inband && dtmfdet_alloc(&ep->inband, inband_key, ep))
+			return;
+		dtmfdet_g711(ep->inband, pt, p + hdr, n - hdr);
+	}
+}
+
 static void rtp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct rtpep *ep = arg;
 	struct mrelay *mr = ep->mr;
 	struct rtpep *to = &mr->ep[!ep->side];
 	size_t n = mbuf_get_left(mb);
+	const uint8_t *p = mbuf_buf(mb);
 
 	if (!admit(&ep->latched, &ep->is_latched, src)) {
 		ep->dropped++;
 		return;
 	}
+	if (n < 12 || (p[0] >> 6) != 2)
+		return;
 	ep->pkts++;
 	ep->bytes += n;
 	mr->last_rx = clock_mono_ms();
-	seq_update(&ep->seq, mbuf_buf(mb), n);
+	seq_update(&ep->seq, p, n);
 
-	if (!wants_media(to))
+	if (mr->dtmfh || mr->rec) {
+		/* A key may end the call and free the relay under us. */
+		bool gone;
+		mem_ref(mr);
+		ep_local(ep, p, n);
+		gone = mem_nrefs(mr) == 1;
+		mem_deref(mr);
+		if (gone)
+			return;
+	}
+
+	if (!mr->bridged || !wants_media(to))
 		return;
 	if (to->is_latched)
 		(void)udp_send(to->rtp, &to->latched, mb);
@@ -147,6 +189,8 @@ static void rtcp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 		ep->dropped++;
 		return;
 	}
+	if (!ep->mr->bridged)
+		return;
 	if (to->is_latched_rtcp) {
 		(void)udp_send(to->rtcp, &to->latched_rtcp, mb);
 	}
@@ -169,12 +213,15 @@ int mrelay_alloc(struct mrelay **mrp, struct portpool *pp)
 	if (!mr)
 		return ENOMEM;
 	mr->pp = mem_ref(pp);
+	mr->bridged = true;
 
 	for (int i = 0; i < 2; i++) {
 		struct rtpep *ep = &mr->ep[i];
 		ep->mr = mr;
 		ep->side = (enum mside)i;
 		ep->dir = MDIR_SENDRECV;
+		ep->pt = -1;
+		ep->te_pt = -1;
 		err = portpool_bind(pp, &ep->port, &ep->rtp, &ep->rtcp,
 				    rtp_handler, rtcp_handler, ep);
 		if (err)
@@ -223,4 +270,31 @@ void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st)
 uint64_t mrelay_last_rx(const struct mrelay *mr)
 {
 	return mr->last_rx;
+}
+
+void mrelay_set_codec(struct mrelay *mr, enum mside s, uint8_t pt, int te_pt)
+{
+	mr->ep[s].pt = pt;
+	mr->ep[s].te_pt = te_pt;
+}
+
+void mrelay_set_dtmf_handler(struct mrelay *mr, mrelay_dtmf_h *h, void *arg)
+{
+	mr->dtmfh = h;
+	mr->dtmf_arg = arg;
+}
+
+void mrelay_bridge(struct mrelay *mr, bool on)
+{
+	mr->bridged = on;
+	if (on) {
+		player_stop(&mr->ep[0]);
+		player_stop(&mr->ep[1]);
+	}
+}
+
+void mrelay_dtmf_inject(struct mrelay *mr, enum mside s, char key)
+{
+	if (mr->dtmfh && strchr(dtmf_keys, key))
+		mr->dtmfh(s, key, mr->dtmf_arg);
 }

@@ -14,6 +14,7 @@ modules[] = {
 	{"sdp", sdp_cases}, {"portpool", portpool_cases},
 	{"relay", relay_cases}, {"store", store_cases},
 	{"check", check_cases}, {"auth", auth_cases},
+	{"dtmfdet", dtmfdet_cases}, {"audio", audio_cases},
 };
 
 static char tmpdir[256];
