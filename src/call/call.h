@@ -1,6 +1,11 @@
 /* call: the B2BUA.  A call is an incoming leg, one or more outgoing legs
  * (a parallel fork; the first answer wins), a media relay between the
- * winner and the caller, a state machine and a record. */
+ * winner and the caller, a state machine and a record.
+ *
+ * Applications (IVR, ACD, booths) take calls by claiming dialled numbers:
+ * such a call is answered by laoyou itself and driven through this
+ * interface — prompts, keys, transfer to an extension, hang-up.  An
+ * application holds a reference to the call, never the other way round. */
 #ifndef LAOYOU_CALL_H
 #define LAOYOU_CALL_H
 #include <re.h>
@@ -11,10 +16,31 @@
 
 struct calls;
 struct call;
+struct audio;
+
+/** Does an application take calls to this dialled number? */
+typedef bool (call_claim_h)(const char *dialled, void *arg);
+/** A claimed call, answered by laoyou, is handed to the application. */
+typedef void (call_start_h)(struct call *c, void *arg);
+
+/** What an application hears from its call. */
+struct call_handlers {
+	/** A key from the caller (RFC 4733, SIP INFO or in-band). */
+	void (*dtmfh)(struct call *c, char key, void *arg);
+	/** A transfer ended: 200 = bridged, else the SIP status it failed with. */
+	void (*transferh)(struct call *c, uint16_t scode, void *arg);
+	/** The bridged party hung up; the caller is still here. */
+	void (*unbridgeh)(struct call *c, void *arg);
+	/** The call has ended: drop every reference to it. */
+	void (*closeh)(struct call *c, void *arg);
+};
 
 /** Take over INVITEs on the SIP stack of sd. */
 int  calls_alloc(struct calls **csp, const struct conf *cf, struct sipd *sd,
 		 struct store *st, struct portpool *pp);
+/** Let an application claim dialled numbers (one application for now). */
+void calls_set_app(struct calls *cs, call_claim_h *claimh,
+		   call_start_h *starth, void *arg);
 /** Apply the settings that may change while running (SIGHUP). */
 void calls_reconf(struct calls *cs, const struct conf *cf);
 /** Calls in progress (routing, ringing or answered). */
@@ -24,5 +50,32 @@ void calls_shutdown(struct calls *cs);
 
 /** The call's record; final once EVENT_CALL_ENDED is published. */
 const struct store_cdr *call_record(const struct call *c);
+/** The SIP Call-ID of the caller's leg. */
+const char *call_id(const struct call *c);
+/** Has the call ended? */
+bool call_ended(const struct call *c);
+
+/** Attach an application's handlers. */
+void call_set_handlers(struct call *c, const struct call_handlers *h,
+		       void *arg);
+/** Play audios to the caller in order; doneh when all have played. */
+int  call_play(struct call *c, struct audio *const *list, size_t n,
+	       mrelay_play_h *doneh, void *arg);
+/** Stop what plays to the caller. */
+void call_stop_play(struct call *c);
+/** Connect the caller to an extension or outside number (toll-fraud rules
+ * apply); the result comes to transferh. */
+int  call_transfer(struct call *c, const char *number);
+/** Record the conversation into path (mixed, or one channel per side). */
+int  call_record_start(struct call *c, const char *path, bool stereo);
+/** Hang up the call. */
+void call_hangup(struct call *c, uint16_t cause, const char *reason);
+
+/** Record fields an application fills in. */
+void call_set_hotline(struct call *c, const char *number);
+void call_set_language(struct call *c, const char *lang);
+/** Append a step ("node" or "node:key") to the path the call took. */
+void call_path_add(struct call *c, const char *step);
+void call_set_survey(struct call *c, int score);
 
 #endif

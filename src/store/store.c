@@ -22,7 +22,8 @@ enum stmt_id {
 #define ACC_COLS "user,ha1,realm,display,ext,kind,outbound,max_calls,from_addr"
 #define CDR_COLS "callid,caller,callee,dialled,start_ms,ring_ms,answer_ms," \
 	"end_ms,duration_s,billable_s,disposition,cause,reason,hangup_by," \
-	"codec,pkts_a2b,bytes_a2b,pkts_b2a,bytes_b2a,lost_a2b,lost_b2a"
+	"codec,pkts_a2b,bytes_a2b,pkts_b2a,bytes_b2a,lost_a2b,lost_b2a," \
+	"hotline,language,path,survey,recording,recording_ms"
 
 static const char *sql[S_MAX] = {
 	[S_ACC_ADD]  = "INSERT INTO accounts(" ACC_COLS ") "
@@ -40,7 +41,7 @@ static const char *sql[S_MAX] = {
 	[S_BIND_LOAD] = "SELECT user,contact,src,transport,expires_at,callid,"
 		       "cseq FROM bindings WHERE expires_at>?",
 	[S_CDR_ADD]  = "INSERT INTO cdr(" CDR_COLS ") VALUES(?,?,?,?,?,?,?,?,"
-		       "?,?,?,?,?,?,?,?,?,?,?,?,?)",
+		       "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_CDR_LIST] = "SELECT id," CDR_COLS " FROM cdr ORDER BY id DESC "
 		       "LIMIT ?",
 };
@@ -74,6 +75,23 @@ static const char *migrations[] = {
 	" lost_a2b INTEGER NOT NULL, lost_b2a INTEGER NOT NULL);"
 	"CREATE INDEX cdr_callid ON cdr(callid);"
 	"CREATE INDEX cdr_start ON cdr(start_ms);",
+
+	/* 2: IVR — hotlines, flows, schedules, prompts, callbacks, and what
+	 * a record knows of the IVR. */
+	"ALTER TABLE cdr ADD COLUMN hotline TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE cdr ADD COLUMN language TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE cdr ADD COLUMN path TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE cdr ADD COLUMN survey INTEGER NOT NULL DEFAULT -1;"
+	"ALTER TABLE cdr ADD COLUMN recording TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE cdr ADD COLUMN recording_ms INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX cdr_hotline ON cdr(hotline, start_ms);"
+	"CREATE TABLE site(name TEXT PRIMARY KEY, body TEXT NOT NULL,"
+	" imported INTEGER NOT NULL);"
+	"CREATE TABLE callbacks("
+	" id INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL,"
+	" callid TEXT NOT NULL, caller TEXT NOT NULL, hotline TEXT NOT NULL,"
+	" number TEXT NOT NULL, recording TEXT NOT NULL,"
+	" status TEXT NOT NULL DEFAULT 'open');",
 };
 
 struct store {
@@ -418,6 +436,12 @@ int store_cdr_insert(struct store *st, struct store_cdr *c)
 	sqlite3_bind_int64(s, 19, (sqlite3_int64)c->bytes_b2a);
 	sqlite3_bind_int64(s, 20, (sqlite3_int64)c->lost_a2b);
 	sqlite3_bind_int64(s, 21, (sqlite3_int64)c->lost_b2a);
+	bind_text(s, 22, c->hotline);
+	bind_text(s, 23, c->language);
+	bind_text(s, 24, c->path);
+	sqlite3_bind_int(s, 25, c->survey);
+	bind_text(s, 26, c->recording);
+	sqlite3_bind_int64(s, 27, c->recording_ms);
 	err = step_done(st, s, "cdr insert");
 	if (!err)
 		c->id = sqlite3_last_insert_rowid(st->db);
@@ -449,6 +473,12 @@ static void row_cdr(sqlite3_stmt *s, struct store_cdr *c)
 	c->bytes_b2a = (uint64_t)sqlite3_column_int64(s, 19);
 	c->lost_a2b = (uint64_t)sqlite3_column_int64(s, 20);
 	c->lost_b2a = (uint64_t)sqlite3_column_int64(s, 21);
+	col_text(s, 22, c->hotline, sizeof(c->hotline));
+	col_text(s, 23, c->language, sizeof(c->language));
+	col_text(s, 24, c->path, sizeof(c->path));
+	c->survey = sqlite3_column_int(s, 25);
+	col_text(s, 26, c->recording, sizeof(c->recording));
+	c->recording_ms = (uint32_t)sqlite3_column_int64(s, 27);
 }
 
 int store_cdr_list(struct store *st, uint32_t limit, store_cdr_h *h,

@@ -49,6 +49,12 @@ struct store_cdr {
 	char codec[16];
 	uint64_t pkts_a2b, bytes_a2b, pkts_b2a, bytes_b2a;
 	uint64_t lost_a2b, lost_b2a;
+	char hotline[32];          /* the hotline number, for IVR calls */
+	char language[8];          /* zh, en */
+	char path[256];            /* the IVR path, "node>node:key>…" */
+	int survey;                /* 1-5, -1 = not answered */
+	char recording[256];       /* WAV path */
+	uint32_t recording_ms;
 };
 
 typedef int (store_account_h)(const struct store_account *a, void *arg);
