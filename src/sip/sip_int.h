@@ -13,6 +13,9 @@ struct sipd {
 	struct auth *auth;
 	struct registrar *reg;
 	struct conf cf;
+	bool udp_tuned;            /* the SIP UDP socket's buffers are raised */
+	struct udp_sock *probe;
+	struct tmr tmr_probe;
 };
 
 /* check.c */
