@@ -15,6 +15,7 @@ modules[] = {
 	{"relay", relay_cases}, {"store", store_cases},
 	{"check", check_cases}, {"auth", auth_cases},
 	{"dtmfdet", dtmfdet_cases}, {"audio", audio_cases},
+	{"json", json_cases}, {"schedule", schedule_cases},
 };
 
 static char tmpdir[256];

@@ -26,7 +26,8 @@ struct unit_case {
 /* Each test file defines one table, ended by {NULL, NULL}. */
 extern const struct unit_case conf_cases[], tmr_cases[], sdp_cases[],
 	store_cases[], portpool_cases[], relay_cases[], auth_cases[],
-	check_cases[], event_cases[], dtmfdet_cases[], audio_cases[];
+	check_cases[], event_cases[], dtmfdet_cases[], audio_cases[],
+	json_cases[], schedule_cases[];
 
 /** A temporary file path unique to this run. */
 const char *unit_tmpfile(const char *name);
