@@ -1,4 +1,5 @@
 /* laoyou: the one binary.  Subcommands: run, check, version, account, cdr. */
+#define _GNU_SOURCE  /* strptime, timegm */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "store/store.h"
 #include "cdr/cdr.h"
 #include "server/server.h"
+#include "site/site.h"
+#include <time.h>
 
 static void usage(FILE *f)
 {
@@ -22,14 +25,20 @@ static void usage(FILE *f)
 "       laoyou account list -c FILE\n"
 "       laoyou account del USER -c FILE\n"
 "       laoyou cdr [-n COUNT] [--csv] -c FILE\n"
+"       laoyou site check|import SITEFILE -c FILE\n"
+"       laoyou site export -c FILE\n"
+"       laoyou survey [--hotline NUMBER] [--from DATE] [--to DATE] -c FILE\n"
+"       laoyou callbacks -c FILE\n"
 "  -c FILE may be replaced by --db PATH for the account and cdr commands.\n");
 }
 
 enum { OPT_SECRET = 256, OPT_EXT, OPT_NAME, OPT_KIND, OPT_OUTBOUND,
-       OPT_MAXCALLS, OPT_FROM, OPT_DB, OPT_CSV };
+       OPT_MAXCALLS, OPT_FROM, OPT_DB, OPT_CSV, OPT_HOTLINE, OPT_SINCE,
+       OPT_UNTIL };
 
 struct opts {
 	const char *conf, *db, *secret, *ext, *name, *kind, *from;
+	const char *hotline, *since, *until;
 	bool outbound, csv;
 	long max_calls, count;
 };
@@ -46,6 +55,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"from-addr", required_argument, NULL, OPT_FROM},
 		{"db", required_argument, NULL, OPT_DB},
 		{"csv", no_argument, NULL, OPT_CSV},
+		{"hotline", required_argument, NULL, OPT_HOTLINE},
+		{"from", required_argument, NULL, OPT_SINCE},
+		{"to", required_argument, NULL, OPT_UNTIL},
 		{"config", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
@@ -68,6 +80,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case OPT_FROM: o->from = optarg; break;
 		case OPT_DB: o->db = optarg; break;
 		case OPT_CSV: o->csv = true; break;
+		case OPT_HOTLINE: o->hotline = optarg; break;
+		case OPT_SINCE: o->since = optarg; break;
+		case OPT_UNTIL: o->until = optarg; break;
 		default: return EINVAL;
 		}
 	}
@@ -91,6 +106,7 @@ static int load_conf(struct conf *cf, const struct opts *o)
 		return 2;
 	}
 	log_set_level(LOG_WARN);
+	conf_dirs(cf);
 	return 0;
 }
 
@@ -253,6 +269,156 @@ static int cmd_cdr(int argc, char **argv)
 	return rc;
 }
 
+/* "YYYY-MM-DD" (UTC midnight) or "YYYY-MM-DDTHH:MM:SS" → epoch ms. */
+static int parse_when(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!end || *end) {
+		memset(&tm, 0, sizeof(tm));
+		end = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (!end || *end)
+		return EINVAL;
+	*ms = (int64_t)timegm(&tm) * 1000;
+	return 0;
+}
+
+static int open_store(struct store **stp, const struct opts *o,
+		      struct conf *cf)
+{
+	int rc = load_conf(cf, o);
+
+	if (rc)
+		return rc;
+	if (store_open(stp, cf->db)) {
+		fprintf(stderr, "laoyou: cannot open database %s\n", cf->db);
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_site(int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct conf cf;
+	struct opts o;
+	char err[800];
+	const char *sub = argc > 1 ? argv[1] : "", *file = NULL;
+	int rc;
+
+	if (parse_opts(&o, argc - 1, argv + 1)) {
+		usage(stderr);
+		return 2;
+	}
+	if (optind < argc - 1)
+		file = argv[1 + optind];
+	if (strcmp(sub, "export") && !file) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(sub, "check")) {
+		rc = load_conf(&cf, &o);
+		if (rc)
+			return rc;
+		if (site_check(file, &cf, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			return 2;
+		}
+		printf("%s: ok\n", file);
+		return 0;
+	}
+	if (strcmp(sub, "import") && strcmp(sub, "export")) {
+		usage(stderr);
+		return 2;
+	}
+	rc = open_store(&st, &o, &cf);
+	if (rc)
+		return rc;
+	if (!strcmp(sub, "import")) {
+		if (site_import(file, &cf, st, err, sizeof(err))) {
+			fprintf(stderr, "%s\n", err);
+			rc = 2;
+		}
+		else {
+			printf("%s: imported (send the server SIGHUP to use "
+			       "it now)\n", file);
+		}
+	}
+	else if (site_export(st, stdout)) {
+		fprintf(stderr, "laoyou: no site has been imported\n");
+		rc = 1;
+	}
+	mem_deref(st);
+	return rc;
+}
+
+static int cmd_survey(int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct conf cf;
+	struct opts o;
+	int64_t from = 0, to = INT64_MAX;
+	uint64_t answers = 0, satisfied = 0;
+	int rc;
+
+	if (parse_opts(&o, argc, argv) ||
+	    (o.since && parse_when(o.since, &from)) ||
+	    (o.until && parse_when(o.until, &to))) {
+		fprintf(stderr, "laoyou: survey [--hotline N] [--from "
+			"YYYY-MM-DD[THH:MM:SS]] [--to …] -c FILE\n");
+		return 2;
+	}
+	rc = open_store(&st, &o, &cf);
+	if (rc)
+		return rc;
+	if (store_survey_stats(st, o.hotline ? o.hotline : "", from, to,
+			       &answers, &satisfied))
+		rc = 1;
+	else
+		printf("hotline %s: %llu answers, %llu satisfied, "
+		       "satisfaction %.2f%%\n", o.hotline ? o.hotline : "(all)",
+		       (unsigned long long)answers,
+		       (unsigned long long)satisfied,
+		       answers ? 100.0 * (double)satisfied / (double)answers :
+		       0.0);
+	mem_deref(st);
+	return rc;
+}
+
+static int print_callback(const struct store_callback *cb, void *arg)
+{
+	(void)arg;
+	printf("%-5lld %-8s %-10s %-16s %s %s\n", (long long)cb->id,
+	       cb->hotline, cb->caller, cb->number[0] ? cb->number : "-",
+	       cb->recording[0] ? cb->recording : "-", cb->callid);
+	return 0;
+}
+
+static int cmd_callbacks(int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct conf cf;
+	struct opts o;
+	int rc;
+
+	if (parse_opts(&o, argc, argv)) {
+		usage(stderr);
+		return 2;
+	}
+	rc = open_store(&st, &o, &cf);
+	if (rc)
+		return rc;
+	printf("%-5s %-8s %-10s %-16s %s\n", "id", "hotline", "caller",
+	       "number", "recording call-id");
+	rc = store_callback_list(st, print_callback, NULL) ? 1 : 0;
+	mem_deref(st);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -285,6 +451,12 @@ int main(int argc, char **argv)
 		return cmd_account(argc - 1, argv + 1);
 	if (!strcmp(cmd, "cdr"))
 		return cmd_cdr(argc - 1, argv + 1);
+	if (!strcmp(cmd, "site"))
+		return cmd_site(argc - 1, argv + 1);
+	if (!strcmp(cmd, "survey"))
+		return cmd_survey(argc - 1, argv + 1);
+	if (!strcmp(cmd, "callbacks"))
+		return cmd_callbacks(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
 	    !strcmp(cmd, "help")) {
 		usage(stdout);

@@ -185,7 +185,7 @@ void call_end(struct call *c, const char *disposition, uint16_t cause,
 		str_ncpy(c->rec.hangup_by, hangup_by,
 			 sizeof(c->rec.hangup_by));
 	if (c->mr) {
-		if (c->rec.recording[0])
+		if (c->rec.recording[0] && !c->rec.recording_ms)
 			c->rec.recording_ms = mrelay_record_stop(c->mr);
 		mrelay_stats(c->mr, &ms);
 		c->rec.pkts_a2b = ms.pkts[MSIDE_A];
@@ -263,6 +263,14 @@ int call_record_start(struct call *c, const char *path, bool stereo)
 	if (!err)
 		str_ncpy(c->rec.recording, path, sizeof(c->rec.recording));
 	return err;
+}
+
+uint32_t call_record_stop(struct call *c)
+{
+	if (!c || !c->mr || !c->rec.recording[0])
+		return 0;
+	c->rec.recording_ms = mrelay_record_stop(c->mr);
+	return c->rec.recording_ms;
 }
 
 void call_hangup(struct call *c, uint16_t cause, const char *reason)

@@ -68,6 +68,8 @@ void call_stop_play(struct call *c);
 int  call_transfer(struct call *c, const char *number);
 /** Record the conversation into path (mixed, or one channel per side). */
 int  call_record_start(struct call *c, const char *path, bool stereo);
+/** Stop recording; returns the recording's length in ms. */
+uint32_t call_record_stop(struct call *c);
 /** Hang up the call. */
 void call_hangup(struct call *c, uint16_t cause, const char *reason);
 

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <unistd.h>
 #include "core/conf.h"
 
 void conf_defaults(struct conf *cf)
@@ -31,6 +32,7 @@ void conf_defaults(struct conf *cf)
 	cf->reg_max_expires = 7200;
 	cf->reg_default_expires = 3600;
 	cf->max_msg_size = 16384;
+	cf->retention_days = 90;
 }
 
 static int parse_u32(uint32_t *v, const char *s, uint32_t min, uint32_t max)
@@ -79,6 +81,7 @@ static const struct uint_key uint_keys[] = {
 	U("max_expires", reg_max_expires, 1, 604800),
 	U("default_expires", reg_default_expires, 1, 604800),
 	U("max_message_size", max_msg_size, 1024, 65535),
+	U("recording_retention_days", retention_days, 1, 36500),
 };
 
 int conf_set(struct conf *cf, const char *key, const char *val,
@@ -138,6 +141,16 @@ int conf_set(struct conf *cf, const char *key, const char *val,
 			return EINVAL;
 		}
 		str_ncpy(cf->db, val, sizeof(cf->db));
+		return 0;
+	}
+	if (!strcmp(key, "prompts_dir") || !strcmp(key, "data_dir")) {
+		char *dst = key[0] == 'p' ? cf->prompts_dir : cf->data_dir;
+		if (!*val || strlen(val) >= sizeof(cf->data_dir)) {
+			re_snprintf(err, errsz, "%s must be a path of at most "
+				    "%zu bytes", key, sizeof(cf->data_dir) - 1);
+			return EINVAL;
+		}
+		str_ncpy(dst, val, sizeof(cf->data_dir));
 		return 0;
 	}
 	if (!strcmp(key, "log_level")) {
@@ -237,4 +250,30 @@ int conf_load(struct conf *cf, const char *path, char *err, size_t errsz)
 		rc = EINVAL;
 	}
 	return rc;
+}
+
+void conf_dirs(struct conf *cf)
+{
+	char exe[512];
+	ssize_t n;
+
+	if (!cf->prompts_dir[0]) {
+		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		if (n > 0) {
+			exe[n] = '\0';
+			char *slash = strrchr(exe, '/');
+			if (slash)
+				*slash = '\0';
+			re_snprintf(cf->prompts_dir, sizeof(cf->prompts_dir),
+				    "%s/prompts", exe);
+		}
+	}
+	if (!cf->data_dir[0]) {
+		const char *slash = strrchr(cf->db, '/');
+		if (slash)
+			re_snprintf(cf->data_dir, sizeof(cf->data_dir), "%b",
+				    cf->db, (size_t)(slash - cf->db));
+		else
+			str_ncpy(cf->data_dir, ".", sizeof(cf->data_dir));
+	}
 }

@@ -27,7 +27,14 @@ struct conf {
 	uint32_t reg_min_expires, reg_max_expires, reg_default_expires;
 	uint32_t max_msg_size;      /* bytes; larger SIP messages are refused */
 	char trunk_uri[256];        /* outside numbers go here, if set */
+	char prompts_dir[512];      /* built-in prompts; "" = next to the binary */
+	char data_dir[512];         /* recordings, prompt overrides; "" = db's dir */
+	uint32_t retention_days;    /* recordings older than this are deleted */
 };
+
+/** Fill in the directories left empty: prompts next to the binary, data
+ * beside the database. */
+void conf_dirs(struct conf *cf);
 
 /** Fill cf with the built-in defaults. */
 void conf_defaults(struct conf *cf);

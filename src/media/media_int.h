@@ -66,6 +66,7 @@ struct rtpep {
 	int pt;                    /* audio payload type in use, -1 = unknown */
 	int te_pt;                 /* telephone-event payload type, -1 = none */
 	uint32_t te_last_ts;       /* RTP timestamp of the last event seen */
+	uint64_t te_last_ms;       /* when a packet of it last came */
 	bool te_seen;
 	struct dtmfdet *inband;    /* for peers without telephone-event */
 	struct player play;

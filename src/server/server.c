@@ -6,12 +6,16 @@
 #include <re.h>
 #include "core/conf.h"
 #include "core/log.h"
+#include "core/clock.h"
+#include <stdlib.h>
 #include "store/store.h"
 #include "media/media.h"
 #include "sip/sip.h"
 #include "call/call.h"
 #include "cdr/cdr.h"
 #include "api/api.h"
+#include "ivr/ivr.h"
+#include <sys/stat.h>
 #include "server/server.h"
 
 /* Each leg holds two RTP sockets; leave room for thousands of calls. */
@@ -26,6 +30,7 @@ struct server {
 	struct calls *cs;
 	struct cdr_writer *cw;
 	struct api *api;
+	struct ivr *ivr;
 	struct tmr tmr_drain;
 	bool draining;
 };
@@ -71,11 +76,14 @@ static void reload(struct server *s)
 	}
 	/* Said before the new log level applies, so it is always seen. */
 	log_info("reloaded %s: log_level, realm, timeouts, limits, "
-		 "registration expiries and bans (listen addresses, "
-		 "rtp_ports and db need a restart)", s->path);
+		 "registration expiries, bans and the imported site "
+		 "(listen addresses, rtp_ports, db and directories need a "
+		 "restart)", s->path);
 	log_set_level(cf.log_level);
 	sipd_reconf(s->sd, &cf);
 	calls_reconf(s->cs, &cf);
+	if (ivr_reload(s->ivr))
+		log_error("reload: the IVR keeps its previous site");
 	s->cf = cf;
 }
 
@@ -122,6 +130,14 @@ int server_run(const char *path)
 		return 2;
 	}
 	log_set_level(s.cf.log_level);
+	conf_dirs(&s.cf);
+	/* Tests run the clock at a chosen date (hours, holidays). */
+	if (getenv("LAOYOU_FAKE_TIME")) {
+		int64_t want = strtoll(getenv("LAOYOU_FAKE_TIME"), NULL, 10);
+		clock_set_wall_offset(want - clock_wall_s());
+		log_warn("clock: running at a test time (%lld)",
+			 (long long)want);
+	}
 
 	e = libre_init();
 	if (e) {
@@ -141,6 +157,17 @@ int server_run(const char *path)
 		e = calls_alloc(&s.cs, &s.cf, s.sd, s.st, s.pp);
 	if (!e)
 		e = cdr_writer_alloc(&s.cw, s.st);
+	if (!e) {
+		char overrides[600], recordings[600];
+		re_snprintf(overrides, sizeof(overrides), "%s/prompts",
+			    s.cf.data_dir);
+		re_snprintf(recordings, sizeof(recordings), "%s/recordings",
+			    s.cf.data_dir);
+		(void)mkdir(s.cf.data_dir, 0755);
+		(void)mkdir(recordings, 0755);
+		e = ivr_alloc(&s.ivr, s.cs, s.st, s.cf.prompts_dir, overrides,
+			      recordings);
+	}
 	if (!e && sa_isset(&s.cf.http, SA_ADDR))
 		e = api_alloc(&s.api, &s.cf.http, s.cs, s.sd, s.pp, s.st);
 	if (e) {
@@ -174,6 +201,7 @@ int server_run(const char *path)
  out:
 	tmr_cancel(&s.tmr_drain);
 	mem_deref(s.api);
+	mem_deref(s.ivr);
 	mem_deref(s.cs);
 	mem_deref(s.cw);
 	mem_deref(s.sd);

@@ -16,7 +16,8 @@
 enum stmt_id {
 	S_ACC_ADD, S_ACC_DEL, S_ACC_GET, S_ACC_EXT, S_ACC_ADDR, S_ACC_LIST,
 	S_BIND_PUT, S_BIND_DEL, S_BIND_DEL_ALL, S_BIND_LOAD, S_CDR_ADD,
-	S_CDR_LIST, S_MAX
+	S_CDR_LIST, S_SITE_PUT, S_SITE_GET, S_CB_ADD, S_CB_LIST, S_SURVEY,
+	S_MAX
 };
 
 #define ACC_COLS "user,ha1,realm,display,ext,kind,outbound,max_calls,from_addr"
@@ -44,6 +45,17 @@ static const char *sql[S_MAX] = {
 		       "?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	[S_CDR_LIST] = "SELECT id," CDR_COLS " FROM cdr ORDER BY id DESC "
 		       "LIMIT ?",
+	[S_SITE_PUT] = "INSERT OR REPLACE INTO site(name,body,imported) "
+		       "VALUES('site',?,strftime('%s','now'))",
+	[S_SITE_GET] = "SELECT body FROM site WHERE name='site'",
+	[S_CB_ADD]   = "INSERT INTO callbacks(created_ms,callid,caller,hotline,"
+		       "number,recording) VALUES(?,?,?,?,?,?)",
+	[S_CB_LIST]  = "SELECT id,created_ms,callid,caller,hotline,number,"
+		       "recording,status FROM callbacks WHERE status='open' "
+		       "ORDER BY id",
+	[S_SURVEY]   = "SELECT count(*), coalesce(sum(survey<=2),0) FROM cdr "
+		       "WHERE survey>0 AND (?1='' OR hotline=?1) AND "
+		       "start_ms>=?2 AND start_ms<?3",
 };
 
 /* Ordered migrations: entry i moves the schema from version i to i+1.
@@ -488,4 +500,85 @@ int store_cdr_list(struct store *st, uint32_t limit, store_cdr_h *h,
 	sqlite3_bind_int64(s, 1, limit);
 	FOR_ROWS(st, s, struct store_cdr, row_cdr, h, arg, "cdr list");
 	return 0;
+}
+
+int store_site_put(struct store *st, const char *body)
+{
+	sqlite3_stmt *s = stmt(st, S_SITE_PUT);
+
+	bind_text(s, 1, body);
+	return step_done(st, s, "site put");
+}
+
+int store_site_get(struct store *st, char **bodyp)
+{
+	sqlite3_stmt *s = stmt(st, S_SITE_GET);
+	int rc, err = ENOENT;
+
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		err = str_dup(bodyp, (const char *)sqlite3_column_text(s, 0));
+	else if (rc != SQLITE_DONE)
+		err = sqlerr(st, rc, "site get");
+	sqlite3_reset(s);
+	return err;
+}
+
+int store_callback_add(struct store *st, struct store_callback *cb)
+{
+	sqlite3_stmt *s = stmt(st, S_CB_ADD);
+	int err;
+
+	sqlite3_bind_int64(s, 1, cb->created_ms);
+	bind_text(s, 2, cb->callid);
+	bind_text(s, 3, cb->caller);
+	bind_text(s, 4, cb->hotline);
+	bind_text(s, 5, cb->number);
+	bind_text(s, 6, cb->recording);
+	err = step_done(st, s, "callback add");
+	if (!err)
+		cb->id = sqlite3_last_insert_rowid(st->db);
+	return err;
+}
+
+static void row_callback(sqlite3_stmt *s, struct store_callback *cb)
+{
+	memset(cb, 0, sizeof(*cb));
+	cb->id = sqlite3_column_int64(s, 0);
+	cb->created_ms = sqlite3_column_int64(s, 1);
+	col_text(s, 2, cb->callid, sizeof(cb->callid));
+	col_text(s, 3, cb->caller, sizeof(cb->caller));
+	col_text(s, 4, cb->hotline, sizeof(cb->hotline));
+	col_text(s, 5, cb->number, sizeof(cb->number));
+	col_text(s, 6, cb->recording, sizeof(cb->recording));
+	col_text(s, 7, cb->status, sizeof(cb->status));
+}
+
+int store_callback_list(struct store *st, store_callback_h *h, void *arg)
+{
+	sqlite3_stmt *s = stmt(st, S_CB_LIST);
+	FOR_ROWS(st, s, struct store_callback, row_callback, h, arg,
+		 "callback list");
+	return 0;
+}
+
+int store_survey_stats(struct store *st, const char *hotline, int64_t from_ms,
+		       int64_t to_ms, uint64_t *answers, uint64_t *satisfied)
+{
+	sqlite3_stmt *s = stmt(st, S_SURVEY);
+	int rc, err = 0;
+
+	bind_text(s, 1, hotline);
+	sqlite3_bind_int64(s, 2, from_ms);
+	sqlite3_bind_int64(s, 3, to_ms);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*answers = (uint64_t)sqlite3_column_int64(s, 0);
+		*satisfied = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	else {
+		err = sqlerr(st, rc, "survey stats");
+	}
+	sqlite3_reset(s);
+	return err;
 }

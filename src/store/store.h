@@ -93,6 +93,34 @@ int  store_binding_del(struct store *st, const char *user,
 int  store_binding_load(struct store *st, int64_t now_s,
 			store_binding_h *h, void *arg);
 
+/** A call-back request: a caller who left a number or a message. */
+struct store_callback {
+	int64_t id;
+	int64_t created_ms;
+	char callid[128];
+	char caller[STORE_USER_MAX];
+	char hotline[32];
+	char number[32];
+	char recording[256];
+	char status[16];           /* open, done */
+};
+typedef int (store_callback_h)(const struct store_callback *cb, void *arg);
+
+/** Store the site document (JSON text) as the one in force. */
+int  store_site_put(struct store *st, const char *body);
+/** The site document in force; *bodyp is mem_zalloc'd, ENOENT if none. */
+int  store_site_get(struct store *st, char **bodyp);
+
+/** Commit a call-back request. */
+int  store_callback_add(struct store *st, struct store_callback *cb);
+/** Call h for open call-back requests, oldest first. */
+int  store_callback_list(struct store *st, store_callback_h *h, void *arg);
+
+/** Surveys of a hotline (all if empty) in [from_ms, to_ms): answers and
+ * satisfied answers (1 or 2 of 5). */
+int  store_survey_stats(struct store *st, const char *hotline, int64_t from_ms,
+			int64_t to_ms, uint64_t *answers, uint64_t *satisfied);
+
 /** Commit a final call record; returns once it is durable. */
 int  store_cdr_insert(struct store *st, struct store_cdr *c);
 /** Call h for the newest limit records, newest first. */
