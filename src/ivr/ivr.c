@@ -335,19 +335,11 @@ static void replay(void *arg)
 	run_node(ic, ic->node);
 }
 
-/* A wrong key or no key at all: say so, then ask again or give up. */
-static void retry(struct icall *ic, const char *prompt)
+static void give_up(void *arg)
 {
+	struct icall *ic = arg;
 	const struct node *n = ic->node;
 
-	tmr_cancel(&ic->tmr);
-	ic->waiting = false;
-	ic->ndigits = 0;
-	call_path_add(ic->call, prompt);
-	if (++ic->tries <= n->retries) {
-		play_one(ic, prompt, replay);
-		return;
-	}
 	if (n->type == N_LANGUAGE && n->fallback < 0) {
 		/* Nobody chose: the hotline's own language. */
 		enter(ic, n->next);
@@ -357,7 +349,19 @@ static void retry(struct icall *ic, const char *prompt)
 		enter(ic, n->fallback);
 		return;
 	}
-	play_one(ic, n == &survey_node ? "goodbye" : "goodbye", hangup_cb);
+	call_hangup(ic->call, 200, "IVR No Input");
+}
+
+/* A wrong key or no key at all: say so, then ask again or give up. */
+static void retry(struct icall *ic, const char *prompt)
+{
+	const struct node *n = ic->node;
+
+	tmr_cancel(&ic->tmr);
+	ic->waiting = false;
+	ic->ndigits = 0;
+	call_path_add(ic->call, prompt);
+	play_one(ic, prompt, ++ic->tries <= n->retries ? replay : give_up);
 }
 
 static void next_or_hangup(struct icall *ic, int next)
@@ -533,11 +537,11 @@ static void dtmf_handler(struct call *c, char key, void *arg)
 		answer(ic, key);
 		break;
 	case N_VOICEMAIL:
-		if (n->vm == VM_NUMBER) {
-			call_stop_play(ic->call);
-			await_key(ic);
+		/* Skip to the recording, or to the digits. */
+		call_stop_play(ic->call);
+		await_key(ic);
+		if (n->vm == VM_NUMBER)
 			answer(ic, key);
-		}
 		break;
 	default:
 		break;
@@ -601,6 +605,7 @@ static void unbridge_handler(struct call *c, void *arg)
 	}
 	ic->node = &survey_node;
 	ic->tries = 0;
+	call_path_add(c, survey_node.name);
 	run_node(ic, &survey_node);
 }
 

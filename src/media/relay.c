@@ -128,7 +128,7 @@ static void ep_local(struct rtpep *ep, const uint8_t *p, size_t n)
 		 * it for a second press of the same key. */
 		uint64_t now = clock_mono_ms();
 		bool same = ep->te_seen && ts == ep->te_last_ts &&
-			now - ep->te_last_ms < 1000;
+			now - ep->te_last_ms < 300;
 		ep->te_last_ms = now;
 		if (same)
 			return;

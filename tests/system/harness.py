@@ -595,3 +595,129 @@ def tshark_count(pcap_file, port):
     r = subprocess.run(["tshark", "-r", pcap_file, "-Y", f"udp.dstport=={port}"],
                        capture_output=True, text=True)
     return len([l for l in r.stdout.splitlines() if l.strip()])
+
+
+# ---------------------------------------------------------------- IVR callers
+
+def ivr_scenario(steps, codecs="8 0", te=True, auth=True):
+    """A caller that dials, then follows steps after the answer:
+    ("pause", ms) | ("key", "2") RFC 4733 from sipp's captures |
+    ("pcap", path) | ("info", "5") SIP INFO dtmf-relay |
+    ("bye",) | ("wait_bye",)."""
+    body = sdp(codecs) if te else sdp(codecs).replace(" 101\n", "\n").replace(
+        "a=rtpmap:101 telephone-event/8000\na=fmtp:101 0-15\n", "")
+    ctype = "Content-Type: application/sdp\nContent-Length: [len]\n\n" + body
+    x = ['<?xml version="1.0" encoding="UTF-8"?>', '<scenario name="ivr">',
+         '  <Global variables="caller"/>']
+    cseq = 1
+    if auth:
+        x.append(_msg(_hdrs("INVITE", 1) + "\n" + ctype))
+        x.append('  <recv response="100" optional="true"/>')
+        x.append('  <recv response="407" auth="true"/>')
+        x.append(_ack_error(1))
+        cseq = 2
+    x.append(_msg(_hdrs("INVITE", cseq, auth=auth) + "\n" + ctype))
+    x.append('  <recv response="100" optional="true"/>')
+    x.append('  <recv response="180" optional="true"/>')
+    x.append('  <recv response="200" rrs="true"/>')
+    x.append(_in_dialog("ACK", cseq).replace(' retrans="500"', ''))
+    for st in steps:
+        kind = st[0]
+        if kind == "pause":
+            x.append(f'  <pause milliseconds="{st[1]}"/>')
+        elif kind == "key":
+            name = {"#": "pound", "*": "star"}.get(st[1], st[1])
+            x.append(f'  <nop><action><exec play_pcap_audio="{SIPP_DATA}/dtmf_2833_{name}.pcap"/>'
+                     '</action></nop>')
+            x.append('  <pause milliseconds="400"/>')
+        elif kind == "pcap":
+            x.append(f'  <nop><action><exec play_pcap_audio="{st[1]}"/></action></nop>')
+        elif kind == "info":
+            cseq += 1
+            x.append(_in_dialog("INFO", cseq, "application/dtmf-relay",
+                                f"Signal={st[1]}\nDuration=160\n"))
+            x.append('  <recv response="200"/>')
+        elif kind == "bye":
+            cseq += 1
+            x.append(_in_dialog("BYE", cseq))
+            x.append('  <recv response="200"/>')
+        elif kind == "wait_bye":
+            x.append('  <recv request="BYE" timeout="60000"/>')
+            x.append(_msg("""SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+""").replace(' retrans="500"', ''))
+    x.append('  <timewait milliseconds="200"/>')
+    x.append('</scenario>')
+    return "\n".join(x)
+
+
+def _in_dialog(method, cseq, ctype=None, body=""):
+    lines = [f"{method} [next_url] SIP/2.0",
+             "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
+             "From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]",
+             "[last_To:]", "Call-ID: [call_id]", "[routes]",
+             f"CSeq: {cseq} {method}", "Max-Forwards: 70"]
+    if ctype:
+        lines += [f"Content-Type: {ctype}", "Content-Length: [len]", "", body.rstrip("\n")]
+    else:
+        lines.append("Content-Length: 0")
+    return _msg("\n".join(lines) + "\n")
+
+
+def ivr_caller(tmp, name, caller, secret, dialled, steps, **kw):
+    mp = free_port(pair=True)
+    s = Sipp(tmp, name, ivr_scenario(steps, **kw),
+             ["-s", dialled, "-set", "caller", caller, "-m", "1",
+              "-timeout", "90s", "-mp", str(mp), "-trace_msg"] +
+             (["-au", caller, "-ap", secret] if secret else []))
+    s.media_port = mp
+    return s
+
+
+class Capture:
+    """dumpcap on loopback for one UDP port: what a caller received."""
+
+    def __init__(self, tmp, port):
+        self.path = os.path.join(tmp, f"rtp-{port}.pcap")
+        self.port = port
+        self.proc = spawn(["dumpcap", "-q", "-i", "lo", "-f", f"udp dst port {port}",
+                           "-w", self.path], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE)
+        deadline = time.time() + 10
+        while time.time() < deadline and not os.path.exists(self.path):
+            time.sleep(0.05)
+        time.sleep(0.3)
+
+    def stop(self):
+        time.sleep(0.3)
+        self.proc.send_signal(signal.SIGINT)
+        self.proc.wait(10)
+
+    def spurts(self):
+        """Talkspurts (a marker bit starts each): packet counts in order."""
+        r = subprocess.run(["tshark", "-r", self.path, "-d", f"udp.port=={self.port},rtp",
+                            "-T", "fields", "-e", "rtp.marker", "-e", "rtp.p_type"],
+                           capture_output=True, text=True)
+        out = []
+        for line in r.stdout.splitlines():
+            f = line.split("\t")
+            if len(f) < 2 or not f[1]:
+                continue
+            if f[0] in ("1", "True") or not out:
+                out.append(0)
+            out[-1] += 1
+        return out
+
+
+def wav_packets(path):
+    """20 ms packets a prompt takes: its samples / 160, rounded up."""
+    with open(path, "rb") as f:
+        data = f.read()
+    i = data.index(b"data") + 8
+    n = (len(data) - i) // 2
+    return (n + 159) // 160
