@@ -10,6 +10,9 @@
  */
 #include <string.h>
 #include <dirent.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <re.h>
 #include "core/clock.h"
 #include "core/log.h"
@@ -36,6 +39,8 @@ struct ivr {
 	struct hash *prompts;
 	struct list calls;
 	char *prompts_dir, *overrides_dir, *recordings_dir;
+	uint32_t retention_days;
+	struct tmr tmr_cleanup;
 };
 
 /* What a survey does when the hotline asks for one after the agent. */
@@ -759,10 +764,46 @@ int ivr_reload(struct ivr *ivr)
 	return e;
 }
 
+/* Recordings are personal data: none is kept past the retention. */
+static void cleanup(void *arg)
+{
+	struct ivr *ivr = arg;
+	time_t limit = time(NULL) - (time_t)ivr->retention_days * 86400;
+	struct dirent *de;
+	unsigned n = 0;
+	DIR *d = opendir(ivr->recordings_dir);
+
+	while (d && (de = readdir(d))) {
+		char path[768];
+		struct stat stt;
+		size_t len = strlen(de->d_name);
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".wav"))
+			continue;
+		re_snprintf(path, sizeof(path), "%s/%s", ivr->recordings_dir,
+			    de->d_name);
+		if (!stat(path, &stt) && stt.st_mtime < limit && !unlink(path))
+			n++;
+	}
+	if (d)
+		closedir(d);
+	if (n)
+		log_info("ivr: %u recording(s) older than %u days deleted", n,
+			 ivr->retention_days);
+	tmr_start(&ivr->tmr_cleanup, 3600 * 1000, cleanup, ivr);
+}
+
+void ivr_set_retention(struct ivr *ivr, uint32_t days)
+{
+	ivr->retention_days = days;
+	cleanup(ivr);
+}
+
 static void ivr_destructor(void *arg)
 {
 	struct ivr *ivr = arg;
 
+	tmr_cancel(&ivr->tmr_cleanup);
 	calls_set_app(ivr->cs, NULL, NULL, NULL);
 	list_flush(&ivr->calls);
 	hash_flush(ivr->prompts);

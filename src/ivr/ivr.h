@@ -27,6 +27,8 @@ size_t ivr_site_hotlines(const struct ivr_site *s);
 int  ivr_alloc(struct ivr **ivrp, struct calls *cs, struct store *st,
 	       const char *prompts_dir, const char *overrides_dir,
 	       const char *recordings_dir);
+/** Delete recordings older than days, now and every hour. */
+void ivr_set_retention(struct ivr *ivr, uint32_t days);
 /** Reload the site from the store (after an import); calls in progress
  * keep the flows they started with. */
 int  ivr_reload(struct ivr *ivr);

@@ -84,6 +84,7 @@ static void reload(struct server *s)
 	calls_reconf(s->cs, &cf);
 	if (ivr_reload(s->ivr))
 		log_error("reload: the IVR keeps its previous site");
+	ivr_set_retention(s->ivr, cf.retention_days);
 	s->cf = cf;
 }
 
@@ -167,6 +168,8 @@ int server_run(const char *path)
 		(void)mkdir(recordings, 0755);
 		e = ivr_alloc(&s.ivr, s.cs, s.st, s.cf.prompts_dir, overrides,
 			      recordings);
+		if (!e)
+			ivr_set_retention(s.ivr, s.cf.retention_days);
 	}
 	if (!e && sa_isset(&s.cf.http, SA_ADDR))
 		e = api_alloc(&s.api, &s.cf.http, s.cs, s.sd, s.pp, s.st);

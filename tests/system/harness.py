@@ -721,3 +721,39 @@ def wav_packets(path):
     i = data.index(b"data") + 8
     n = (len(data) - i) // 2
     return (n + 159) // 160
+
+
+def dtmf_pcap(path, keys, tone_ms=120, gap_ms=400, pt=0):
+    """An RTP capture of keys as in-band tones in PCMU (pt 0) or PCMA (8),
+    for sipp's play_pcap_audio: 20 ms packets, with silence between keys."""
+    import audioop
+    import math
+    import struct
+    freqs = {"1": (697, 1209), "2": (697, 1336), "3": (697, 1477), "4": (770, 1209),
+             "5": (770, 1336), "6": (770, 1477), "7": (852, 1209), "8": (852, 1336),
+             "9": (852, 1477), "*": (941, 1209), "0": (941, 1336), "#": (941, 1477)}
+    samples = []
+    for k in keys:
+        lo, hi = freqs[k]
+        for i in range(8 * tone_ms):
+            v = 0.3 * math.sin(2 * math.pi * lo * i / 8000) + \
+                0.3 * math.sin(2 * math.pi * hi * i / 8000)
+            samples.append(int(v * 32767))
+        samples += [0] * (8 * gap_ms)
+    pcm = struct.pack("<%dh" % len(samples), *samples)
+    enc = audioop.lin2ulaw(pcm, 2) if pt == 0 else audioop.lin2alaw(pcm, 2)
+    out = [struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1)]
+    seq, ts = 1000, 5000
+    for n, off in enumerate(range(0, len(enc) - 159, 160)):
+        rtp = struct.pack("!BBHII", 0x80, pt, seq & 0xffff, ts, 0x1234) + enc[off:off + 160]
+        udp = struct.pack("!HHHH", 10000, 10002, 8 + len(rtp), 0) + rtp
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp
+        eth = b"\0" * 12 + b"\x08\x00" + ip
+        t = n * 0.02
+        out.append(struct.pack("<IIII", int(t), int((t % 1) * 1e6), len(eth), len(eth)) + eth)
+        seq += 1
+        ts += 160
+    with open(path, "wb") as f:
+        f.write(b"".join(out))
+    return path

@@ -206,3 +206,57 @@ def test_site_errors_name_the_line_and_change_nothing():
         r = srv.cli("site", "check", bad, check_rc=False)
         check(r.returncode == 2 and want in r.stderr, r.stderr)
     check(srv.cli("site", "export").stdout == before, "a failed import changed the site")
+
+
+def test_inband_dtmf_for_callers_without_telephone_event():
+    srv = server()
+    from harness import dtmf_pcap
+    keys = dtmf_pcap(os.path.join(srv.tmp, "keys-1-2.pcap"), "12")
+    rec, _ = call(srv, "inband", "968888", [
+        ("pause", 500), ("pcap", keys),         # "1" skips the welcome, "2" = English
+        ("pause", 2500), ("bye",),
+    ], codecs="0", te=False)
+    check(rec["path"].startswith("welcome>language>language:en>hours>hours:open>menu"),
+          rec["path"])
+    check(rec["codec"] == "PCMU", rec)
+
+
+def test_stranger_cannot_press_keys():
+    """RTP from anyone but the latched caller is dropped: DTMF injected by a
+    third party into the call's media port has no effect."""
+    import socket
+    import struct
+    srv = server()
+    c = ivr_caller(srv.tmp, "victim", "caller", "cpw", "968888",
+                   [("pause", 300), ("key", "1"), ("pause", 4000), ("bye",)])
+    c.start(f"127.0.0.1:{srv.sip_port}")
+    srv.wait_for(lambda: "ivr: key 1" in srv.logtext(), what="caller's own key")
+    port = int([l for l in open(os.path.join(srv.tmp, [f for f in os.listdir(srv.tmp)
+                if f.startswith("victim_") and f.endswith("_messages.log")][0]))
+                if l.startswith("m=audio") and "RTP/AVP" in l][-1].split()[1])
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(6):   # RFC 4733 "2" (English), then its end packets
+        dur = 160 * (i + 1)
+        pkt = struct.pack("!BBHII", 0x80, 101, 500 + i, 77777, 0x5151) + \
+            bytes([2, 0x80 if i >= 3 else 0x0a, dur >> 8, dur & 0xff])
+        s.sendto(pkt, ("127.0.0.1", port))
+        time.sleep(0.02)
+    check(c.wait(30) == 0, c.errors())
+    srv.wait_for(lambda: srv.cdrs(), what="record")
+    rec = srv.cdrs()[-1]
+    check("language:en" not in rec["path"], f"a stranger's key was taken: {rec['path']}")
+    check("ivr: key 2" not in srv.logtext(), "stranger's key reached the IVR")
+
+
+def test_old_recordings_are_deleted():
+    srv = Laoyou({"recording_retention_days": "30"})
+    rec_dir = os.path.join(srv.tmp, "recordings")
+    os.makedirs(rec_dir, exist_ok=True)
+    old, new = os.path.join(rec_dir, "old.wav"), os.path.join(rec_dir, "new.wav")
+    for p in (old, new):
+        open(p, "wb").write(b"RIFF")
+    os.utime(old, (time.time() - 31 * 86400,) * 2)
+    os.utime(new, (time.time() - 29 * 86400,) * 2)
+    srv.start()
+    check(not os.path.exists(old), "a 31-day-old recording was kept")
+    check(os.path.exists(new), "a 29-day-old recording was deleted")

@@ -16,6 +16,7 @@ modules[] = {
 	{"check", check_cases}, {"auth", auth_cases},
 	{"dtmfdet", dtmfdet_cases}, {"audio", audio_cases},
 	{"json", json_cases}, {"schedule", schedule_cases},
+	{"ivr", ivr_cases},
 };
 
 static char tmpdir[256];
