@@ -393,7 +393,7 @@ class Bench:
             "uas",
             sipp_base(self.a.sipp, "uas.xml", self.uas_port, self.uas_port + 2,
                       self.uas_port + 1)
-            + ["-trace_err", "-error_file", os.path.join(self.out, tag + ".uas.errors.log"),
+            + ["-default_behaviors", "all,-abortunexp", "-trace_err", "-error_file", os.path.join(self.out, tag + ".uas.errors.log"),
                "-max_log_size", "20000000"],
             os.path.join(self.out, tag + ".uas.out"),
             os.path.join(self.out, tag + ".uas.stderr"))

@@ -995,10 +995,13 @@ static bool report_step(void)
 	double other = 100.0 * other_ticks / (double)clk_tck / wall;
 	if (other < 0)
 		other = 0;
-	bool noisy = other > noisy_pct;
+	/* a generator that could not send on time was itself descheduled, so
+	 * its receive timestamps are late too: the step is not trustworthy */
+	bool stalled = max_late > 20 * 1000000LL;
+	bool noisy = other > noisy_pct || stalled;
 	double kib_call = held ? (double)(rss1_kib - rss_base_kib) / held : -1;
 	double base = mode == M_DIRECT ? 0 : base_for(target);
-	double added = base >= 0 ? p99 - base : p99;
+	double added = !hist_n ? -1 : base >= 0 ? p99 - base : p99;
 	bool ok = held >= target && loss < max_loss_pct && hist_n > 0 &&
 		  added < max_added_ms;
 	if (mode == M_DIRECT && p99 >= max_added_ms)
@@ -1017,22 +1020,22 @@ static bool report_step(void)
 	       "lossy_streams=%d dead_streams=%d streams=%d connected=%d misrouted=%" PRIu64
 	       " dups=%" PRIu64 " reorders=%" PRIu64 " strays=%" PRIu64 " asym_src=%" PRIu64
 	       " send_errs=%" PRIu64 " closed=%" PRIu64 " hold_s=%.2f other_cpu_pct=%.1f"
-	       " noisy=%d retried=%d pass=%d why=%s\n",
+	       " noisy=%d gen_stalled=%d retried=%d pass=%d why=%s\n",
 	       label, step_idx, target, held, calls_failed, sent, recv, loss,
 	       hist_n ? (double)lat_min / 1e6 : -1.0, p50, p99, p999,
 	       hist_n ? (double)lat_max / 1e6 : -1.0, base, added,
 	       cpu, per100, rss_base_kib, rss1_kib, kib_call,
 	       scpu, self_rss1_kib, late_sends, (double)max_late / 1e6,
 	       lossy, dead, active, conn, misrouted, dups, reorders, strays, asym_src,
-	       send_errs, closed_win, wall, other, noisy ? 1 : 0, retry ? 1 : 0,
+	       send_errs, closed_win, wall, other, noisy ? 1 : 0, stalled ? 1 : 0, retry ? 1 : 0,
 	       ok ? 1 : 0, why);
 	fflush(stdout);
 	logf_("step %d calls=%d held=%d loss=%.4f%% p50=%.3fms p99=%.3fms "
 	      "added=%.3fms cpu=%.1f%% (%.2f%%/100) rss+%.1fKiB/call gen=%.1f%% "
-	      "other=%.1f%% -> %s%s",
+	      "other=%.1f%% gen-late-max=%.1fms -> %s%s",
 	      step_idx, target, held, loss, p50, p99, added, cpu, per100,
-	      kib_call, scpu, other, why,
-	      retry ? " (other processes were busy: measuring this step again)" : "");
+	      kib_call, scpu, other, (double)max_late / 1e6, why,
+	      retry ? " (machine busy or generator stalled: measuring this step again)" : "");
 	if (retry) {
 		retries_left--;
 		return false;
@@ -1132,8 +1135,10 @@ static void step_machine(int64_t now)
 		if (now - phase_t >= (int64_t)grace_ms * 1000000) {
 			bool advance = report_step();
 			win_start = win_end = INT64_MAX;
-			if (!advance) { /* same calls, measure again */
-				set_phase(PH_SETTLE, now);
+			if (!advance) {
+				/* same calls, measure again after a longer settle so
+				 * queues built up meanwhile can drain */
+				set_phase(PH_SETTLE, now + 2 * NS_PER_S);
 				break;
 			}
 			step_idx++;
