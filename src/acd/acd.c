@@ -52,6 +52,7 @@ struct acd_agent {
 	uint32_t calls;
 	uint32_t misses;
 	struct acd_entry *offered; /* the call it is reserved for */
+	struct le le_off;          /* in that call's list of agents */
 };
 
 struct acd_entry {
@@ -63,6 +64,7 @@ struct acd_entry {
 	uint64_t enq_ms;
 	void *ctx;
 	uint32_t offers;           /* agents reserved for it now */
+	struct list agents;        /* those agents (le_off) */
 	struct acd_agent *skip;    /* the agent that just did not answer */
 };
 
@@ -178,6 +180,12 @@ static void entry_destructor(void *arg)
 		list_unlink(&e->le);
 		e->q->nwaiting--;
 	}
+	/* Agents reserved for it when the model itself goes. */
+	while (e->agents.head) {
+		struct acd_agent *ag = e->agents.head->data;
+		ag->offered = NULL;
+		list_unlink(&ag->le_off);
+	}
 }
 
 static void queue_destructor(void *arg)
@@ -196,6 +204,7 @@ static void agent_destructor(void *arg)
 
 	list_unlink(&ag->le);
 	hash_unlink(&ag->he);
+	list_unlink(&ag->le_off);
 	list_flush(&ag->members);
 }
 
@@ -412,7 +421,18 @@ static void offer(struct acd_entry *e, struct acd_agent *ag)
 	ag->state = AGENT_RESERVED;
 	ag->offered = e;
 	e->offers++;
+	list_append(&e->agents, &ag->le_off, ag);
 	a->offerh(e, ag, a->arg);
+}
+
+/* Agent ag is no longer reserved for its call. */
+static void unoffer(struct acd_agent *ag)
+{
+	if (!ag->offered)
+		return;
+	ag->offered->offers--;
+	ag->offered = NULL;
+	list_unlink(&ag->le_off);
 }
 
 /* Find entry e an agent (or, ring-all, every eligible agent). */
@@ -549,73 +569,50 @@ int acd_enqueue(struct acd_queue *q, struct acd_entry **ep, int priority,
 	return 0;
 }
 
-/* Agents still reserved for e go back to ready (ring-all losers). */
-static void release_offers(struct acd_entry *e, struct acd_agent *keep)
+/* The agents still reserved for e are ready again, and each may take
+ * another call. */
+static void release_offers(struct acd_entry *e)
 {
-	struct acd *a = e->q->a;
-
-	if (!e->offers)
-		return;
-	for (struct le *le = a->agents.head; le && e->offers; le = le->next) {
-		struct acd_agent *ag = le->data;
-		if (ag->offered != e || ag == keep)
-			continue;
-		ag->offered = NULL;
+	while (e->agents.head) {
+		struct acd_agent *ag = e->agents.head->data;
+		unoffer(ag);
 		ag->state = AGENT_READY;
-		e->offers--;
+		settle_agent(ag);
 	}
 }
 
 void acd_entry_remove(struct acd_entry *e)
 {
-	struct acd *a;
-
 	if (!e)
 		return;
-	a = e->q->a;
 	/* Out of line first, so the agents it held cannot be given it
 	 * again as they look for their next call. */
 	list_unlink(&e->le);
 	e->q->nwaiting--;
-	for (struct le *le = a->agents.head; le && e->offers; le = le->next) {
-		struct acd_agent *ag = le->data;
-		if (ag->offered != e)
-			continue;
-		ag->offered = NULL;
-		ag->state = AGENT_READY;
-		e->offers--;
-		settle_agent(ag);
-	}
+	release_offers(e);
 	mem_deref(e);
 }
 
 void acd_offer_answered(struct acd_entry *e, struct acd_agent *ag)
 {
 	struct acd *a = e->q->a;
-	struct le *le;
 
-	ag->offered = NULL;
-	e->offers--;
+	unoffer(ag);
 	ag->state = AGENT_ON_CALL;
 	ag->oncall_since = a->now;
 	ag->calls++;
 	ag->misses = 0;
-	release_offers(e, ag);
+	list_unlink(&e->le);
+	e->q->nwaiting--;
+	release_offers(e);         /* ring-all: the others */
 	mem_deref(e);
-	/* Ring-all losers are ready again. */
-	for (le = a->agents.head; le; le = le->next) {
-		struct acd_agent *o = le->data;
-		if (o->state == AGENT_READY && o != ag)
-			settle_agent(o);
-	}
 }
 
 void acd_offer_failed(struct acd_entry *e, struct acd_agent *ag)
 {
 	struct acd *a = e->q->a;
 
-	ag->offered = NULL;
-	e->offers--;
+	unoffer(ag);
 	e->skip = ag;
 	if (++ag->misses >= a->max_misses) {
 		ag->state = AGENT_NOT_READY;
