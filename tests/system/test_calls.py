@@ -182,3 +182,22 @@ def test_tcp_caller():
     check(a.run(f"127.0.0.1:{srv.sip_port}") == 0, a.errors() + srv.tail())
     check(b.wait() == 0, b.errors())
     check(last_cdr(srv)["disposition"] == "answered", "tcp call")
+
+
+def test_parallel_fork_first_answer_wins_others_cancelled():
+    srv = setup()
+    p_ring, p_answer = free_port(), free_port()
+    ringer = uas(srv.tmp, "uas-ringer", "bob", p_ring, mode="ring")
+    answerer = uas(srv.tmp, "uas-answerer", "bob", p_answer, mode="answer", ring_ms=500)
+    ringer.start(f"127.0.0.1:{srv.sip_port}")
+    answerer.start(f"127.0.0.1:{srv.sip_port}")
+    check(register(srv, srv.tmp, "bob", "bpw", p_ring)[0] == 0, "first contact")
+    check(register(srv, srv.tmp, "bob", "bpw", p_answer)[0] == 0, "second contact")
+    check(srv.health()["registrations"] == 2, "two contacts")
+    a = uac(srv.tmp, "uac-fork", "alice", "apw", "1002", hold_ms=500)
+    check(a.run(f"127.0.0.1:{srv.sip_port}") == 0, a.errors() + srv.tail())
+    check(answerer.wait() == 0, "answering phone: " + answerer.errors())
+    check(ringer.wait() == 0, "the other phone was not cancelled: " + ringer.errors())
+    r = last_cdr(srv)
+    check(r["disposition"] == "answered" and r["callee"] == "bob", r)
+    check("(2 fork(s))" in srv.logtext(), "not forked to both contacts")

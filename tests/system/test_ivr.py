@@ -260,3 +260,31 @@ def test_old_recordings_are_deleted():
     srv.start()
     check(not os.path.exists(old), "a 31-day-old recording was kept")
     check(os.path.exists(new), "a 29-day-old recording was deleted")
+
+
+def test_site_prompt_recording_replaces_the_builtin():
+    srv = Laoyou()
+    srv.add_account("caller", "cpw", "8001")
+    rec_dir = os.path.join(srv.tmp, "site")
+    os.makedirs(rec_dir)
+    # A 16 kHz stereo recording, 1.5 s: converted to 8 kHz mono on import.
+    for lang, secs in (("zh", "1.5"), ("en", "2.5")):
+        subprocess.run(["sox", "-n", "-r", "16000", "-c", "2",
+                        os.path.join(rec_dir, f"hello-{lang}.wav"), "synth", secs,
+                        "sine", "440"], check=True)
+    site = os.path.join(rec_dir, "site.json")
+    with open(site, "w") as f:
+        f.write('{"hotlines": [{"number": "5000", "flow": "f", "language": "en"}],\n'
+                ' "flows": {"f": {"start": "hi", "nodes": {\n'
+                '   "hi": {"type": "play", "prompts": ["welcome_expo"], "next": "bye"},\n'
+                '   "bye": {"type": "hangup"}}}},\n'
+                ' "prompts": {"welcome_expo": {"zh": "hello-zh.wav", "en": "hello-en.wav"}}}\n')
+    r = srv.cli("site", "import", site)
+    check("imported" in r.stdout, r.stderr)
+    conv = os.path.join(srv.tmp, "prompts", "en", "welcome_expo.wav")
+    info = subprocess.run(["sox", "--i", conv], capture_output=True, text=True).stdout
+    check("8000" in info and "Channels       : 1" in info, info)
+    srv.start()
+    rec, spurts = call(srv, "override", "5000", [("wait_bye",)])
+    check(spurts and spurts[0] == wav_packets(conv) == 125,
+          f"heard {spurts}, want the 2.5 s recording (125 packets)")
