@@ -29,16 +29,19 @@ static void usage(FILE *f)
 "       laoyou site export -c FILE\n"
 "       laoyou survey [--hotline NUMBER] [--from DATE] [--to DATE] -c FILE\n"
 "       laoyou callbacks -c FILE\n"
+"       laoyou kpi [--queue Q] [--from DATE] [--to DATE] [--sl SECONDS]\n"
+"                  [--short SECONDS] -c FILE\n"
 "  -c FILE may be replaced by --db PATH for the account and cdr commands.\n");
 }
 
 enum { OPT_SECRET = 256, OPT_EXT, OPT_NAME, OPT_KIND, OPT_OUTBOUND,
        OPT_MAXCALLS, OPT_FROM, OPT_DB, OPT_CSV, OPT_HOTLINE, OPT_SINCE,
-       OPT_UNTIL };
+       OPT_UNTIL, OPT_QUEUE, OPT_SL, OPT_SHORT };
 
 struct opts {
 	const char *conf, *db, *secret, *ext, *name, *kind, *from;
-	const char *hotline, *since, *until;
+	const char *hotline, *since, *until, *queue;
+	long sl, short_s;
 	bool outbound, csv;
 	long max_calls, count;
 };
@@ -58,6 +61,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"hotline", required_argument, NULL, OPT_HOTLINE},
 		{"from", required_argument, NULL, OPT_SINCE},
 		{"to", required_argument, NULL, OPT_UNTIL},
+		{"queue", required_argument, NULL, OPT_QUEUE},
+		{"sl", required_argument, NULL, OPT_SL},
+		{"short", required_argument, NULL, OPT_SHORT},
 		{"config", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
@@ -65,6 +71,8 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 
 	memset(o, 0, sizeof(*o));
 	o->count = 20;
+	o->sl = 20;
+	o->short_s = 5;
 	o->kind = "agent";
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:n:", lo, NULL)) != -1) {
@@ -83,6 +91,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case OPT_HOTLINE: o->hotline = optarg; break;
 		case OPT_SINCE: o->since = optarg; break;
 		case OPT_UNTIL: o->until = optarg; break;
+		case OPT_QUEUE: o->queue = optarg; break;
+		case OPT_SL: o->sl = atol(optarg); break;
+		case OPT_SHORT: o->short_s = atol(optarg); break;
 		default: return EINVAL;
 		}
 	}
@@ -419,6 +430,61 @@ static int cmd_callbacks(int argc, char **argv)
 	return rc;
 }
 
+static double pct(uint64_t a, uint64_t b)
+{
+	return b ? 100.0 * (double)a / (double)b : 0.0;
+}
+
+static int cmd_kpi(int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct store_kpi k;
+	struct conf cf;
+	struct opts o;
+	int64_t from = 0, to = INT64_MAX;
+	uint64_t counted;
+	int rc;
+
+	if (parse_opts(&o, argc, argv) ||
+	    (o.since && parse_when(o.since, &from)) ||
+	    (o.until && parse_when(o.until, &to)) || o.sl < 1 ||
+	    o.sl > 3600 || o.short_s < 0 || o.short_s > 3600) {
+		fprintf(stderr, "laoyou: kpi [--queue Q] [--from YYYY-MM-DD"
+			"[THH:MM:SS]] [--to …] [--sl 1-3600] [--short "
+			"0-3600] -c FILE\n");
+		return 2;
+	}
+	rc = open_store(&st, &o, &cf);
+	if (rc)
+		return rc;
+	if (store_kpi(st, o.queue ? o.queue : "", from, to, (uint32_t)o.sl,
+		      (uint32_t)o.short_s, &k)) {
+		mem_deref(st);
+		return 1;
+	}
+	/* Short abandons (hung up within --short s) are not counted as
+	 * offered: the caller never gave the queue a chance. */
+	counted = k.offered - k.short_abandoned;
+	printf("queue              %s\n", o.queue ? o.queue : "(all)");
+	printf("offered            %llu\n", (unsigned long long)counted);
+	printf("answered           %llu\n", (unsigned long long)k.answered);
+	printf("abandoned          %llu (short, not counted: %llu)\n",
+	       (unsigned long long)(k.abandoned - k.short_abandoned),
+	       (unsigned long long)k.short_abandoned);
+	printf("timed out          %llu\n", (unsigned long long)k.timeouts);
+	printf("connect rate       %.2f%%\n", pct(k.answered, counted));
+	printf("service level      %.2f%% answered within %lds\n",
+	       pct(k.answered_in_sl, counted), o.sl);
+	printf("ASA                %.1fs\n", k.answered ?
+	       (double)k.wait_ms_sum / 1000.0 / (double)k.answered : 0.0);
+	printf("AHT                %.1fs\n", k.completed ?
+	       (double)k.talk_ms_sum / 1000.0 / (double)k.completed : 0.0);
+	printf("longest wait       %.1fs\n", (double)k.longest_wait_ms /
+	       1000.0);
+	mem_deref(st);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -457,6 +523,8 @@ int main(int argc, char **argv)
 		return cmd_survey(argc - 1, argv + 1);
 	if (!strcmp(cmd, "callbacks"))
 		return cmd_callbacks(argc - 1, argv + 1);
+	if (!strcmp(cmd, "kpi"))
+		return cmd_kpi(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
 	    !strcmp(cmd, "help")) {
 		usage(stdout);

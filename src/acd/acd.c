@@ -53,6 +53,7 @@ struct acd_agent {
 	uint32_t misses;
 	struct acd_entry *offered; /* the call it is reserved for */
 	struct le le_off;          /* in that call's list of agents */
+	void *ctx;
 };
 
 struct acd_entry {
@@ -292,6 +293,16 @@ int acd_agent_add(struct acd *a, struct acd_agent **agp, const char *id)
 	if (agp)
 		*agp = ag;
 	return 0;
+}
+
+void acd_agent_set_ctx(struct acd_agent *ag, void *ctx)
+{
+	ag->ctx = ctx;
+}
+
+void *acd_agent_ctx(const struct acd_agent *ag)
+{
+	return ag->ctx;
 }
 
 const char *acd_agent_id(const struct acd_agent *ag)

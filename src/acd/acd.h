@@ -68,6 +68,9 @@ void acd_queue_agents(const struct acd_queue *q, uint32_t *counts);
 int  acd_agent_add(struct acd *a, struct acd_agent **agp, const char *id);
 /** Find an agent by id. */
 struct acd_agent *acd_agent_find(const struct acd *a, const char *id);
+/** Attach the caller's context to an agent, and read it back. */
+void acd_agent_set_ctx(struct acd_agent *ag, void *ctx);
+void *acd_agent_ctx(const struct acd_agent *ag);
 /** An agent's id. */
 const char *acd_agent_id(const struct acd_agent *ag);
 /** Give an agent a skill at a level (1-10; 0 removes it). */

@@ -227,6 +227,11 @@ const char *call_id(const struct call *c)
 	return c->callid;
 }
 
+const char *call_caller(const struct call *c)
+{
+	return c->caller.user;
+}
+
 bool call_ended(const struct call *c)
 {
 	return c->state == ST_ENDED;
@@ -322,6 +327,8 @@ static void calls_destructor(void *arg)
 
 	cs->closing = true;
 	list_flush(&cs->all);
+	while (cs->apps.head)
+		list_unlink(cs->apps.head);
 	mem_deref(cs->lsnr);
 	mem_deref(cs->sock);
 	hash_flush(cs->per_account);
@@ -362,12 +369,25 @@ int calls_alloc(struct calls **csp, const struct conf *cf, struct sipd *sd,
 	return err;
 }
 
-void calls_set_app(struct calls *cs, call_claim_h *claimh,
-		   call_start_h *starth, void *arg)
+static void app_destructor(void *arg)
 {
-	cs->claimh = claimh;
-	cs->starth = starth;
-	cs->app_arg = arg;
+	struct call_app *app = arg;
+	list_unlink(&app->le);
+}
+
+int calls_app_register(struct call_app **appp, struct calls *cs,
+		       call_claim_h *claimh, call_start_h *starth, void *arg)
+{
+	struct call_app *app = mem_zalloc(sizeof(*app), app_destructor);
+
+	if (!app)
+		return ENOMEM;
+	app->claimh = claimh;
+	app->starth = starth;
+	app->arg = arg;
+	list_append(&cs->apps, &app->le, app);
+	*appp = app;
+	return 0;
 }
 
 void calls_reconf(struct calls *cs, const struct conf *cf)

@@ -16,6 +16,7 @@
 
 struct calls;
 struct call;
+struct call_app;
 struct audio;
 
 /** Does an application take calls to this dialled number? */
@@ -38,9 +39,11 @@ struct call_handlers {
 /** Take over INVITEs on the SIP stack of sd. */
 int  calls_alloc(struct calls **csp, const struct conf *cf, struct sipd *sd,
 		 struct store *st, struct portpool *pp);
-/** Let an application claim dialled numbers (one application for now). */
-void calls_set_app(struct calls *cs, call_claim_h *claimh,
-		   call_start_h *starth, void *arg);
+/** Let an application claim dialled numbers; the first that claims a
+ * number takes the call.  mem_deref *appp to withdraw. */
+int  calls_app_register(struct call_app **appp, struct calls *cs,
+			call_claim_h *claimh, call_start_h *starth,
+			void *arg);
 /** Apply the settings that may change while running (SIGHUP). */
 void calls_reconf(struct calls *cs, const struct conf *cf);
 /** Calls in progress (routing, ringing or answered). */
@@ -64,8 +67,13 @@ int  call_play(struct call *c, struct audio *const *list, size_t n,
 /** Stop what plays to the caller. */
 void call_stop_play(struct call *c);
 /** Connect the caller to an extension or outside number (toll-fraud rules
- * apply); the result comes to transferh. */
-int  call_transfer(struct call *c, const char *number);
+ * apply), ringing at most ring_s seconds (0 = the configured time); the
+ * result comes to transferh. */
+int  call_transfer(struct call *c, const char *number, uint32_t ring_s);
+/** Give up a transfer that is still ringing (transferh is not called). */
+void call_transfer_cancel(struct call *c);
+/** The caller's account name. */
+const char *call_caller(const struct call *c);
 /** Record the conversation into path (mixed, or one channel per side). */
 int  call_record_start(struct call *c, const char *path, bool stereo);
 /** Stop recording; returns the recording's length in ms. */

@@ -60,9 +60,14 @@ struct calls {
 	struct hash *by_callid;
 	struct hash *per_account;
 	bool closing;
+	struct list apps;
+};
+
+struct call_app {
+	struct le le;
 	call_claim_h *claimh;
 	call_start_h *starth;
-	void *app_arg;
+	void *arg;
 };
 
 /* call.c */

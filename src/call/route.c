@@ -147,7 +147,16 @@ static void ring_timeout(void *arg)
 	call_end(c, "no-answer", 480, "No Answer", "system");
 }
 
-int call_transfer(struct call *c, const char *number)
+void call_transfer_cancel(struct call *c)
+{
+	if (!c || c->b)
+		return;
+	tmr_cancel(&c->tmr_ring);
+	list_flush(&c->forks);
+	c->fail_code = 0;
+}
+
+int call_transfer(struct call *c, const char *number, uint32_t ring_s)
 {
 	struct msdp offer;
 	uint16_t code;
@@ -167,8 +176,8 @@ int call_transfer(struct call *c, const char *number)
 		return code == 403 ? EPERM : code == 404 ? ENOENT : EAGAIN;
 	}
 	log_msg(LOG_INFO, c->callid, "call: transferring to %s", number);
-	tmr_start(&c->tmr_ring, c->cs->cf.ring_timeout_s * 1000ULL,
-		  ring_timeout, c);
+	tmr_start(&c->tmr_ring, (ring_s ? ring_s : c->cs->cf.ring_timeout_s) *
+		  1000ULL, ring_timeout, c);
 	return 0;
 }
 
@@ -217,6 +226,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	const struct sip_hdr *hops_hdr;
 	uint32_t limit, hops = 0, started;
 	bool for_app;
+	struct call_app *app = NULL;
 	uint16_t code;
 	int err;
 
@@ -279,7 +289,13 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	(void)pl_strcpy(&msg->uri.user, dialled, sizeof(dialled));
-	for_app = cs->claimh && cs->claimh(dialled, cs->app_arg);
+	for (struct le *le = cs->apps.head; le; le = le->next) {
+		app = le->data;
+		if (app->claimh(dialled, app->arg))
+			break;
+		app = NULL;
+	}
+	for_app = app != NULL;
 	if (!for_app) {
 		/* Refuse what cannot ring before any state is made. */
 		err = store_account_by_ext(cs->st, dialled, &callee);
@@ -325,7 +341,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		}
 		log_msg(LOG_INFO, c->callid, "call: %s → %s (application)",
 			caller.user, dialled);
-		cs->starth(c, cs->app_arg);
+		app->starth(c, app->arg);
 		return;
 	}
 

@@ -15,9 +15,11 @@
 #include <re.h>
 #include "site/json.h"
 #include "ivr/schedule.h"
+#include "acd/desk.h"
 #include "ivr/ivr_int.h"
 
 struct ctx {
+	const struct json *root;
 	const char *file;
 	const char *prompts_dir, *overrides_dir;
 	const struct json *prompt_overrides;
@@ -37,7 +39,7 @@ static const char *type_keys[N_TYPES] = {
 	"prompts prompt options timeout retries fallback barge",
 	"prompts prompt next timeout retries fallback barge",
 	"schedule open closed",
-	"target prompts prompt fallback",
+	"queue priority target prompts prompt fallback",
 	"target prompts prompt fallback",
 	"mode prompts prompt max_seconds next",
 	"prompts prompt next timeout",
@@ -334,8 +336,25 @@ static int load_node(struct ctx *c, struct flow *f, struct node *n,
 
 	case N_QUEUE:
 	case N_TRANSFER:
-		err = get_str(c, obj, line, "target", true, n->target,
-			      sizeof(n->target));
+		if (n->type == N_QUEUE && json_get(obj, "queue")) {
+			uint32_t prio = 0;
+			err = get_str(c, obj, line, "queue", true, n->queue,
+				      sizeof(n->queue));
+			if (!err && !desk_queue_known(c->root, n->queue))
+				err = bad(c, json_line(json_get(obj, "queue")),
+					  "no queue \"%s\"", n->queue);
+			if (!err)
+				err = get_uint(c, obj, "priority", 0, 0, 100,
+					       &prio);
+			n->priority = (int)prio;
+			if (!err && json_get(obj, "target"))
+				err = bad(c, line, "give \"queue\" or "
+					  "\"target\", not both");
+		}
+		else {
+			err = get_str(c, obj, line, "target", true, n->target,
+				      sizeof(n->target));
+		}
 		if (!err)
 			err = get_prompts(c, obj, n, "transfer", NULL);
 		if (!err)
@@ -682,8 +701,8 @@ int ivr_site_load(struct ivr_site **sp, const struct json *root,
 {
 	const struct json *flows, *hotlines, *scheds, *prompts;
 	struct ivr_site *s;
-	struct ctx c = {file, prompts_dir, overrides_dir, NULL, err, errsz,
-			NULL};
+	struct ctx c = {root, file, prompts_dir, overrides_dir, NULL, err,
+			errsz, NULL};
 	int e = 0;
 
 	s = mem_zalloc(sizeof(*s), site_destructor);

@@ -21,6 +21,7 @@
 #include "media/audio.h"
 #include "call/call.h"
 #include "ivr/schedule.h"
+#include "acd/desk.h"
 #include "ivr/ivr_int.h"
 
 enum { HT_PROMPTS = 256, MAX_PLAY = 24, DIGITS_MAX = 24,
@@ -41,6 +42,8 @@ struct ivr {
 	char *prompts_dir, *overrides_dir, *recordings_dir;
 	uint32_t retention_days;
 	struct tmr tmr_cleanup;
+	struct call_app *app;
+	struct desk *desk;
 };
 
 /* What a survey does when the hotline asks for one after the agent. */
@@ -65,6 +68,8 @@ struct icall {
 	bool waiting;              /* prompts done, a key is awaited */
 	bool voicemail_on;         /* recording a message now */
 	bool transferring;
+	struct desk_wait *w;       /* in line, ringing or talking via the desk */
+	bool announcing;
 	struct tmr tmr;
 };
 
@@ -518,7 +523,7 @@ static void dtmf_handler(struct call *c, char key, void *arg)
 	const struct node *n = ic->node;
 	(void)c;
 
-	if (!n || ic->transferring)
+	if (!n || ic->transferring || ic->w)
 		return;
 	log_msg(LOG_DEBUG, call_id(ic->call), "ivr: key %c at %s", key,
 		n->name);
@@ -553,6 +558,100 @@ static void dtmf_handler(struct call *c, char key, void *arg)
 	}
 }
 
+static void hold_music(void *arg);
+
+/* In line: the comfort prompt, over and over, until the desk decides. */
+static void hold_music(void *arg)
+{
+	struct icall *ic = arg;
+
+	ic->announcing = false;
+	if (ic->w)
+		play_one(ic, "hold_music", hold_music);
+}
+
+static void desk_handler(enum desk_event ev, uint32_t position, void *arg)
+{
+	struct icall *ic = arg;
+	const struct node *n = ic->node;
+	char step[NODE_NAME_MAX + 16];
+
+	switch (ev) {
+
+	case DESK_POSITION: {
+		/* "您前面还有 3 位" / "You are number 3 in line" */
+		struct audio *list[16];
+		size_t k = 0, m;
+		struct audio *a = prompt_find(ic->ivr, ic->lang, "pos_before");
+
+		if (a)
+			list[k++] = a;
+		m = ivr_say_number(ic->ivr, ic->lang,
+				   !strcmp(ic->lang, "zh") ? position - 1 :
+				   position, list + k, 12);
+		k += m;
+		a = prompt_find(ic->ivr, ic->lang, "pos_after");
+		if (a)
+			list[k++] = a;
+		if (m && !call_play(ic->call, list, k, hold_music, ic))
+			ic->announcing = true;
+		return;
+	}
+
+	case DESK_CONNECTED:
+		re_snprintf(step, sizeof(step), "%s:connected", n->name);
+		call_path_add(ic->call, step);
+		if (ic->hl->record != REC_NONE) {
+			char path[512];
+			re_snprintf(path, sizeof(path), "%s/%s.wav",
+				    ic->ivr->recordings_dir,
+				    call_id(ic->call));
+			(void)call_record_start(ic->call, path,
+						ic->hl->record == REC_STEREO);
+		}
+		return;
+
+	default:
+		/* Out of line (timeout, full, empty): w is gone. */
+		ic->w = NULL;
+		re_snprintf(step, sizeof(step), "%s:%s", n->name,
+			    ev == DESK_TIMEOUT ? "timeout" : ev == DESK_FULL ?
+			    "full" : "empty");
+		call_path_add(ic->call, step);
+		call_stop_play(ic->call);
+		if (n->fallback >= 0)
+			enter(ic, n->fallback);
+		else
+			play_one(ic, "no_agent", hangup_cb);
+		return;
+	}
+}
+
+static void queue_now(void *arg)
+{
+	struct icall *ic = arg;
+	const struct node *n = ic->node;
+	char step[NODE_NAME_MAX + 16];
+	int err = ENOENT;
+
+	if (ic->ivr->desk)
+		err = desk_join(ic->ivr->desk, ic->call, n->queue, ic->lang,
+				n->priority, desk_handler, ic, &ic->w);
+	if (err) {
+		re_snprintf(step, sizeof(step), "%s:%s", n->name,
+			    err == EOVERFLOW ? "full" : err == ENODEV ?
+			    "empty" : "unavailable");
+		call_path_add(ic->call, step);
+		if (n->fallback >= 0)
+			enter(ic, n->fallback);
+		else
+			play_one(ic, "no_agent", hangup_cb);
+		return;
+	}
+	if (ic->w)
+		hold_music(ic);
+}
+
 static void transfer_now(void *arg)
 {
 	struct icall *ic = arg;
@@ -560,7 +659,7 @@ static void transfer_now(void *arg)
 	int err;
 
 	ic->transferring = true;
-	err = call_transfer(ic->call, n->target);
+	err = call_transfer(ic->call, n->target, 0);
 	if (err) {
 		ic->transferring = false;
 		call_path_add(ic->call, err == EPERM ? "forbidden" :
@@ -577,6 +676,11 @@ static void transfer_handler(struct call *c, uint16_t scode, void *arg)
 	struct icall *ic = arg;
 	const struct node *n = ic->node;
 	char step[NODE_NAME_MAX + 16];
+
+	if (ic->w) {
+		desk_transfer_result(ic->w, scode);
+		return;
+	}
 
 	ic->transferring = false;
 	if (scode == 200) {
@@ -604,6 +708,10 @@ static void unbridge_handler(struct call *c, void *arg)
 	struct icall *ic = arg;
 
 	call_record_stop(c);
+	if (ic->w) {
+		desk_bridge_end(ic->w, true);
+		ic->w = NULL;
+	}
 	if (!ic->hl->survey) {
 		call_hangup(c, 200, "Agent Hung Up");
 		return;
@@ -619,6 +727,10 @@ static void close_handler(struct call *c, void *arg)
 	struct icall *ic = arg;
 	(void)c;
 
+	if (ic->w) {
+		desk_leave(ic->w, true);
+		ic->w = NULL;
+	}
 	/* A caller who hangs up while leaving a message still leaves it. */
 	if (ic->voicemail_on) {
 		const struct store_cdr *rec = call_record(ic->call);
@@ -665,7 +777,8 @@ static void run_node(struct icall *ic, const struct node *n)
 		break;
 	case N_QUEUE:
 	case N_TRANSFER:
-		play_names(ic, n->prompts, n->nprompts, transfer_now);
+		play_names(ic, n->prompts, n->nprompts, n->queue[0] ?
+			   queue_now : transfer_now);
 		break;
 	case N_HANGUP:
 		play_names(ic, n->prompts, n->nprompts, hangup_cb);
@@ -690,10 +803,37 @@ static void enter(struct icall *ic, int idx)
 
 /* ---------- the application ---------- */
 
+static bool is_feature(const char *dialled)
+{
+	return !strcmp(dialled, "*61") || !strcmp(dialled, "*62") ||
+		!strcmp(dialled, "*63") || !strcmp(dialled, "*64");
+}
+
 static bool claim_handler(const char *dialled, void *arg)
 {
 	struct ivr *ivr = arg;
-	return site_hotline(ivr->site, dialled) != NULL;
+	return site_hotline(ivr->site, dialled) != NULL ||
+		(ivr->desk && is_feature(dialled));
+}
+
+/* No reference is held: if the call ends first, its player stops and
+ * this is never called. */
+static void feature_done(void *arg)
+{
+	call_hangup(arg, 200, "Feature Code");
+}
+
+/* An agent's phone dialled a feature code: change its state, say so. */
+static void feature(struct ivr *ivr, struct call *c, const char *code)
+{
+	const char *prompt = "agent_unknown";
+	struct audio *a;
+
+	(void)desk_feature(ivr->desk, call_caller(c), code, &prompt);
+	call_path_add(c, code);
+	a = prompt_find(ivr, "zh", prompt);
+	if (!a || call_play(c, &a, 1, feature_done, c))
+		call_hangup(c, 200, "Feature Code");
 }
 
 static void start_handler(struct call *c, void *arg)
@@ -708,6 +848,11 @@ static void start_handler(struct call *c, void *arg)
 	const struct store_cdr *rec = call_record(c);
 	struct icall *ic;
 
+	if (is_feature(rec->dialled) && !site_hotline(ivr->site,
+						      rec->dialled)) {
+		feature(ivr, c, rec->dialled);
+		return;
+	}
 	ic = mem_zalloc(sizeof(*ic), icall_destructor);
 	if (!ic) {
 		call_hangup(c, 500, "Server Error");
@@ -729,6 +874,12 @@ static void start_handler(struct call *c, void *arg)
 	enter(ic, ic->flow->start);
 }
 
+void ivr_set_desk(struct ivr *ivr, struct desk *desk)
+{
+	ivr->desk = desk;
+	(void)ivr_reload(ivr);
+}
+
 int ivr_reload(struct ivr *ivr)
 {
 	struct ivr_site *site = NULL;
@@ -746,6 +897,13 @@ int ivr_reload(struct ivr *ivr)
 	if (e)
 		return e;
 	e = json_parse(&root, body, strlen(body), err, sizeof(err));
+	if (!e && ivr->desk) {
+		int de = desk_site_load(ivr->desk, root, "(stored site)", err,
+					sizeof(err));
+		if (de && de != EBUSY)
+			log_error("ivr: queues and agents not loaded: %s",
+				  err);
+	}
 	if (!e)
 		e = ivr_site_load(&site, root, "(stored site)",
 				  ivr->prompts_dir, ivr->overrides_dir, err,
@@ -804,7 +962,7 @@ static void ivr_destructor(void *arg)
 	struct ivr *ivr = arg;
 
 	tmr_cancel(&ivr->tmr_cleanup);
-	calls_set_app(ivr->cs, NULL, NULL, NULL);
+	mem_deref(ivr->app);
 	list_flush(&ivr->calls);
 	hash_flush(ivr->prompts);
 	mem_deref(ivr->prompts);
@@ -837,7 +995,12 @@ int ivr_alloc(struct ivr **ivrp, struct calls *cs, struct store *st,
 		mem_deref(ivr);
 		return err;
 	}
-	calls_set_app(cs, claim_handler, start_handler, ivr);
+	err = calls_app_register(&ivr->app, cs, claim_handler, start_handler,
+				 ivr);
+	if (err) {
+		mem_deref(ivr);
+		return err;
+	}
 	*ivrp = ivr;
 	return 0;
 }

@@ -27,6 +27,10 @@ size_t ivr_site_hotlines(const struct ivr_site *s);
 int  ivr_alloc(struct ivr **ivrp, struct calls *cs, struct store *st,
 	       const char *prompts_dir, const char *overrides_dir,
 	       const char *recordings_dir);
+struct desk;
+/** Put queue nodes' callers in line at desk, and take agents' feature
+ * codes (*61-*64) for it. */
+void ivr_set_desk(struct ivr *ivr, struct desk *desk);
 /** Delete recordings older than days, now and every hour. */
 void ivr_set_retention(struct ivr *ivr, uint32_t days);
 /** Reload the site from the store (after an import); calls in progress

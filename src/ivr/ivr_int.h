@@ -26,7 +26,9 @@ struct node {
 	uint32_t retries;
 	int fallback;              /* menu retries used up; transfer failed */
 	bool barge;
-	char target[32];           /* queue, transfer */
+	char target[32];           /* transfer: an extension or number */
+	char queue[NODE_NAME_MAX]; /* queue: an ACD queue */
+	int priority;
 	int schedule;              /* hours */
 	int open, closed;
 	enum vm_mode vm;

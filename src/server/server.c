@@ -15,6 +15,7 @@
 #include "cdr/cdr.h"
 #include "api/api.h"
 #include "ivr/ivr.h"
+#include "acd/desk.h"
 #include <sys/stat.h>
 #include "server/server.h"
 
@@ -31,6 +32,7 @@ struct server {
 	struct cdr_writer *cw;
 	struct api *api;
 	struct ivr *ivr;
+	struct desk *desk;
 	struct tmr tmr_drain;
 	bool draining;
 };
@@ -170,6 +172,10 @@ int server_run(const char *path)
 			      recordings);
 		if (!e)
 			ivr_set_retention(s.ivr, s.cf.retention_days);
+		if (!e)
+			e = desk_alloc(&s.desk, s.cs, s.sd, s.st);
+		if (!e)
+			ivr_set_desk(s.ivr, s.desk);
 	}
 	if (!e && sa_isset(&s.cf.http, SA_ADDR))
 		e = api_alloc(&s.api, &s.cf.http, s.cs, s.sd, s.pp, s.st);
@@ -205,6 +211,7 @@ int server_run(const char *path)
 	tmr_cancel(&s.tmr_drain);
 	mem_deref(s.api);
 	mem_deref(s.ivr);
+	mem_deref(s.desk);
 	mem_deref(s.cs);
 	mem_deref(s.cw);
 	mem_deref(s.sd);

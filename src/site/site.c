@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "site/json.h"
 #include "ivr/ivr.h"
+#include "acd/desk.h"
 #include "site/site.h"
 
 enum { SITE_MAX = 16 * 1024 * 1024 };
@@ -81,14 +82,19 @@ static int load(const char *path, const struct conf *cf, struct json **rootp,
 	for (size_t i = 0; i < json_count(*rootp); i++) {
 		const char *k = json_key(*rootp, i);
 		if (strcmp(k, "hotlines") && strcmp(k, "flows") &&
-		    strcmp(k, "schedules") && strcmp(k, "prompts")) {
+		    strcmp(k, "schedules") && strcmp(k, "prompts") &&
+		    strcmp(k, "queues") && strcmp(k, "agents")) {
 			re_snprintf(err, errsz, "%s:%u: unknown section \"%s\""
-				    " (hotlines, flows, schedules, prompts)",
-				    path, json_key_line(*rootp, i), k);
+				    " (hotlines, flows, schedules, prompts, "
+				    "queues, agents)", path,
+				    json_key_line(*rootp, i), k);
 			return EINVAL;
 		}
 	}
 	dirs(cf, overrides, recordings, sizeof(overrides));
+	e = desk_site_load(NULL, *rootp, path, err, errsz);
+	if (e)
+		return e;
 	e = ivr_site_load(&site, *rootp, path, cf->prompts_dir, overrides,
 			  err, errsz);
 	mem_deref(site);

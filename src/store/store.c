@@ -17,7 +17,7 @@ enum stmt_id {
 	S_ACC_ADD, S_ACC_DEL, S_ACC_GET, S_ACC_EXT, S_ACC_ADDR, S_ACC_LIST,
 	S_BIND_PUT, S_BIND_DEL, S_BIND_DEL_ALL, S_BIND_LOAD, S_CDR_ADD,
 	S_CDR_LIST, S_SITE_PUT, S_SITE_GET, S_CB_ADD, S_CB_LIST, S_SURVEY,
-	S_MAX
+	S_QLOG, S_KPI, S_MAX
 };
 
 #define ACC_COLS "user,ha1,realm,display,ext,kind,outbound,max_calls,from_addr"
@@ -56,6 +56,21 @@ static const char *sql[S_MAX] = {
 	[S_SURVEY]   = "SELECT count(*), coalesce(sum(survey<=2),0) FROM cdr "
 		       "WHERE survey>0 AND (?1='' OR hotline=?1) AND "
 		       "start_ms>=?2 AND start_ms<?3",
+	[S_QLOG]     = "INSERT INTO queue_log(ts_ms,callid,queue,agent,event,"
+		       "wait_ms,talk_ms,position) VALUES(?,?,?,?,?,?,?,?)",
+	[S_KPI]      = "SELECT "
+		       " sum(event='ENTER'), sum(event='CONNECT'),"
+		       " sum(event='ABANDON'),"
+		       " sum(event='ABANDON' AND wait_ms<?5*1000),"
+		       " sum(event='EXITWITHTIMEOUT'),"
+		       " sum(event='CONNECT' AND wait_ms<=?4*1000),"
+		       " coalesce(sum(CASE WHEN event='CONNECT' THEN wait_ms END),0),"
+		       " coalesce(sum(CASE WHEN event LIKE 'COMPLETE%' THEN talk_ms"
+		       " END),0), sum(event LIKE 'COMPLETE%'),"
+		       " coalesce(max(CASE WHEN event IN ('CONNECT','ABANDON',"
+		       "'EXITWITHTIMEOUT') THEN wait_ms END),0)"
+		       " FROM queue_log WHERE (?1='' OR queue=?1) AND"
+		       " ts_ms>=?2 AND ts_ms<?3",
 };
 
 /* Ordered migrations: entry i moves the schema from version i to i+1.
@@ -104,6 +119,14 @@ static const char *migrations[] = {
 	" callid TEXT NOT NULL, caller TEXT NOT NULL, hotline TEXT NOT NULL,"
 	" number TEXT NOT NULL, recording TEXT NOT NULL,"
 	" status TEXT NOT NULL DEFAULT 'open');",
+
+	/* 3: the queue log, the source of every queue figure. */
+	"CREATE TABLE queue_log("
+	" id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+	" callid TEXT NOT NULL, queue TEXT NOT NULL, agent TEXT NOT NULL,"
+	" event TEXT NOT NULL, wait_ms INTEGER NOT NULL,"
+	" talk_ms INTEGER NOT NULL, position INTEGER NOT NULL);"
+	"CREATE INDEX queue_log_q ON queue_log(queue, ts_ms);",
 };
 
 struct store {
@@ -578,6 +601,51 @@ int store_survey_stats(struct store *st, const char *hotline, int64_t from_ms,
 	}
 	else {
 		err = sqlerr(st, rc, "survey stats");
+	}
+	sqlite3_reset(s);
+	return err;
+}
+
+int store_qlog(struct store *st, const struct store_qevent *ev)
+{
+	sqlite3_stmt *s = stmt(st, S_QLOG);
+
+	sqlite3_bind_int64(s, 1, ev->ts_ms);
+	bind_text(s, 2, ev->callid);
+	bind_text(s, 3, ev->queue);
+	bind_text(s, 4, ev->agent);
+	bind_text(s, 5, ev->event);
+	sqlite3_bind_int64(s, 6, ev->wait_ms);
+	sqlite3_bind_int64(s, 7, ev->talk_ms);
+	sqlite3_bind_int64(s, 8, ev->position);
+	return step_done(st, s, "queue log");
+}
+
+int store_kpi(struct store *st, const char *queue, int64_t from_ms,
+	      int64_t to_ms, uint32_t sl_s, uint32_t short_s,
+	      struct store_kpi *k)
+{
+	sqlite3_stmt *s = stmt(st, S_KPI);
+	int rc, err = 0;
+
+	memset(k, 0, sizeof(*k));
+	bind_text(s, 1, queue);
+	sqlite3_bind_int64(s, 2, from_ms);
+	sqlite3_bind_int64(s, 3, to_ms);
+	sqlite3_bind_int64(s, 4, sl_s);
+	sqlite3_bind_int64(s, 5, short_s);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		uint64_t *f[] = {&k->offered, &k->answered, &k->abandoned,
+				 &k->short_abandoned, &k->timeouts,
+				 &k->answered_in_sl, &k->wait_ms_sum,
+				 &k->talk_ms_sum, &k->completed,
+				 &k->longest_wait_ms};
+		for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+			*f[i] = (uint64_t)sqlite3_column_int64(s, (int)i);
+	}
+	else {
+		err = sqlerr(st, rc, "kpi");
 	}
 	sqlite3_reset(s);
 	return err;

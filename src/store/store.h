@@ -121,6 +121,32 @@ int  store_callback_list(struct store *st, store_callback_h *h, void *arg);
 int  store_survey_stats(struct store *st, const char *hotline, int64_t from_ms,
 			int64_t to_ms, uint64_t *answers, uint64_t *satisfied);
 
+/** One event in a queue's life. */
+struct store_qevent {
+	int64_t ts_ms;
+	char callid[128];
+	char queue[48];
+	char agent[48];
+	char event[24];            /* ENTER CONNECT ABANDON RINGNOANSWER … */
+	uint32_t wait_ms;          /* time in line so far */
+	uint32_t talk_ms;          /* COMPLETE*: the conversation */
+	uint32_t position;
+};
+
+/** Queue figures for a period, computed from the queue log. */
+struct store_kpi {
+	uint64_t offered, answered, abandoned, short_abandoned, timeouts;
+	uint64_t answered_in_sl;   /* answered within the service level */
+	uint64_t wait_ms_sum, talk_ms_sum, completed, longest_wait_ms;
+};
+
+/** Append to the queue log (committed before it returns). */
+int  store_qlog(struct store *st, const struct store_qevent *ev);
+/** Figures of queue (all if empty) in [from_ms, to_ms). */
+int  store_kpi(struct store *st, const char *queue, int64_t from_ms,
+	       int64_t to_ms, uint32_t sl_s, uint32_t short_s,
+	       struct store_kpi *k);
+
 /** Commit a final call record; returns once it is durable. */
 int  store_cdr_insert(struct store *st, struct store_cdr *c);
 /** Call h for the newest limit records, newest first. */

@@ -714,13 +714,14 @@ class Capture:
         return out
 
 
-def wav_packets(path):
-    """20 ms packets a prompt takes: its samples / 160, rounded up."""
+def wav_packets(path, samples=False):
+    """20 ms packets a prompt takes: its samples / 160, rounded up (or the
+    samples themselves)."""
     with open(path, "rb") as f:
         data = f.read()
     i = data.index(b"data") + 8
     n = (len(data) - i) // 2
-    return (n + 159) // 160
+    return n if samples else (n + 159) // 160
 
 
 def dtmf_pcap(path, keys, tone_ms=120, gap_ms=400, pt=0):

@@ -1,0 +1,658 @@
+/*
+ * The desk: the ACD model put to work on real calls.
+ *
+ * A caller in line is a desk_wait holding a reference to its call.  When
+ * the model offers it to an agent, the desk rings the agent's extension
+ * through call_transfer; the IVR, which owns the call's handlers, reports
+ * the outcome back here.  Each agent's wrap-up timer lives in the agent.
+ * Every step goes to the durable queue log, from which the figures come.
+ */
+#include <string.h>
+#include <stdarg.h>
+#include <re.h>
+#include "core/clock.h"
+#include "core/event.h"
+#include "core/log.h"
+#include "site/json.h"
+#include "store/store.h"
+#include "sip/sip.h"
+#include "call/call.h"
+#include "acd/acd.h"
+#include "acd/desk.h"
+
+enum { NAME_LEN = 48 };
+
+struct dqueue {
+	struct le le;
+	char name[NAME_LEN];
+	struct acd_queue *q;
+	uint32_t ring_s, wrapup_s, max_wait_s, max_len, announce_s;
+	bool join_empty;
+};
+
+struct dagent {
+	struct le le;
+	struct desk *d;
+	struct acd_agent *ag;
+	char id[NAME_LEN];
+	char account[STORE_USER_MAX];
+	struct tmr tmr_wrap;
+	struct desk_wait *w;       /* the call it rings or talks to */
+};
+
+struct desk_wait {
+	struct le le;
+	struct desk *d;
+	struct call *call;
+	struct dqueue *dq;
+	struct acd_entry *e;
+	struct dagent *ringing, *agent;
+	desk_event_h *h;
+	void *arg;
+	struct tmr tmr_announce, tmr_max, tmr_retry;
+	uint64_t joined_ms, connected_ms;
+	char lang[4];
+};
+
+struct desk {
+	struct calls *cs;
+	struct sipd *sd;
+	struct store *st;
+	struct acd *acd;
+	struct list queues, agents, waits;
+	struct event_sub *sub;
+	struct tmr tmr_poke;
+};
+
+/* ---------- the queue log ---------- */
+
+static void qlog(struct desk_wait *w, const char *event, struct dagent *da,
+		 uint32_t talk_ms)
+{
+	struct store_qevent ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.ts_ms = clock_wall_ms();
+	str_ncpy(ev.callid, call_id(w->call), sizeof(ev.callid));
+	str_ncpy(ev.queue, w->dq->name, sizeof(ev.queue));
+	if (da)
+		str_ncpy(ev.agent, da->id, sizeof(ev.agent));
+	str_ncpy(ev.event, event, sizeof(ev.event));
+	ev.wait_ms = (uint32_t)((w->connected_ms ? w->connected_ms :
+				 clock_mono_ms()) - w->joined_ms);
+	ev.talk_ms = talk_ms;
+	ev.position = w->e ? acd_entry_position(w->e) : 0;
+	if (store_qlog(w->d->st, &ev))
+		log_msg(LOG_ERROR, call_id(w->call), "desk: queue log entry "
+			"%s not stored", event);
+	log_msg(LOG_INFO, call_id(w->call), "desk: %s %s%s%s", w->dq->name,
+		event, da ? " " : "", da ? da->id : "");
+}
+
+/* ---------- waits ---------- */
+
+static void wait_destructor(void *arg)
+{
+	struct desk_wait *w = arg;
+
+	tmr_cancel(&w->tmr_announce);
+	tmr_cancel(&w->tmr_max);
+	tmr_cancel(&w->tmr_retry);
+	list_unlink(&w->le);
+	if (w->ringing)
+		w->ringing->w = NULL;
+	if (w->agent && w->agent->w == w)
+		w->agent->w = NULL;
+	mem_deref(w->call);
+}
+
+static void agent_ready_later(struct dagent *da, uint32_t wrap_s);
+
+static void announce(void *arg)
+{
+	struct desk_wait *w = arg;
+
+	if (w->e && w->h)
+		w->h(DESK_POSITION, acd_entry_position(w->e), w->arg);
+	if (w->dq->announce_s)
+		tmr_start(&w->tmr_announce, w->dq->announce_s * 1000ULL,
+			  announce, w);
+}
+
+/* The caller is out of line for the desk's own reason: tell the IVR,
+ * which forgets w. */
+static void wait_end(struct desk_wait *w, const char *event,
+		     enum desk_event ev)
+{
+	desk_event_h *h = w->h;
+	void *arg = w->arg;
+
+	if (w->ringing)
+		call_transfer_cancel(w->call);
+	qlog(w, event, NULL, 0);
+	acd_entry_remove(w->e);
+	w->e = NULL;
+	mem_deref(w);
+	if (h)
+		h(ev, 0, arg);
+}
+
+static void max_wait(void *arg)
+{
+	wait_end(arg, "EXITWITHTIMEOUT", DESK_TIMEOUT);
+}
+
+/* An agent's phone could not even be rung: count it as not answered. */
+static void retry_later(void *arg)
+{
+	struct desk_wait *w = arg;
+	struct dagent *da = w->ringing;
+
+	if (!da)
+		return;
+	w->ringing = NULL;
+	da->w = NULL;
+	qlog(w, "RINGNOANSWER", da, 0);
+	acd_offer_failed(w->e, da->ag);
+}
+
+static void offer_handler(struct acd_entry *e, struct acd_agent *ag,
+			  void *arg)
+{
+	struct desk_wait *w = acd_entry_ctx(e);
+	struct dagent *da = acd_agent_ctx(ag);
+	struct store_account acc;
+	int err = ENOENT;
+	(void)arg;
+
+	w->ringing = da;
+	da->w = w;
+	if (!store_account_get(w->d->st, da->account, &acc))
+		err = call_transfer(w->call, acc.ext, w->dq->ring_s);
+	if (err) {
+		log_msg(LOG_WARN, call_id(w->call), "desk: cannot ring agent "
+			"%s: %m", da->id, err);
+		/* Not from inside the model's decision. */
+		tmr_start(&w->tmr_retry, 0, retry_later, w);
+		return;
+	}
+	log_msg(LOG_INFO, call_id(w->call), "desk: ringing %s", da->id);
+}
+
+int desk_join(struct desk *d, struct call *c, const char *queue,
+	      const char *lang, int priority, desk_event_h *h, void *arg,
+	      struct desk_wait **wp)
+{
+	struct dqueue *dq = NULL;
+	struct desk_wait *w;
+	struct acd_req req;
+	uint32_t counts[AGENT_STATES];
+	int sk, err;
+
+	for (struct le *le = d->queues.head; le; le = le->next)
+		if (!strcmp(((struct dqueue *)le->data)->name, queue))
+			dq = le->data;
+	if (!dq)
+		return ENOENT;
+
+	w = mem_zalloc(sizeof(*w), wait_destructor);
+	if (!w)
+		return ENOMEM;
+	w->d = d;
+	w->call = mem_ref(c);
+	w->dq = dq;
+	w->h = h;
+	w->arg = arg;
+	w->joined_ms = clock_mono_ms();
+	str_ncpy(w->lang, lang, sizeof(w->lang));
+	list_append(&d->waits, &w->le, w);
+
+	acd_queue_agents(dq->q, counts);
+	if (dq->max_len && acd_queue_waiting(dq->q) >= dq->max_len) {
+		qlog(w, "EXITFULL", NULL, 0);
+		mem_deref(w);
+		return EOVERFLOW;
+	}
+	if (!dq->join_empty && counts[AGENT_LOGGED_OUT] ==
+	    counts[AGENT_READY] + counts[AGENT_NOT_READY] +
+	    counts[AGENT_RESERVED] + counts[AGENT_ON_CALL] +
+	    counts[AGENT_WRAP_UP] + counts[AGENT_LOGGED_OUT]) {
+		qlog(w, "EXITEMPTY", NULL, 0);
+		mem_deref(w);
+		return ENODEV;
+	}
+
+	/* The caller's language is a requirement the skills strategy
+	 * honours; other strategies only need the agent to have it. */
+	char skill[16];
+	re_snprintf(skill, sizeof(skill), "lang:%s", lang);
+	sk = acd_skill(d->acd, skill);
+	req.skill = (uint8_t)(sk < 0 ? 0 : sk);
+	req.min = 1;
+	req.relax_s = 60;
+
+	*wp = w;
+	acd_set_clock(d->acd, clock_mono_ms());
+	qlog(w, "ENTER", NULL, 0);
+	if (dq->max_wait_s)
+		tmr_start(&w->tmr_max, dq->max_wait_s * 1000ULL, max_wait, w);
+	if (dq->announce_s)
+		tmr_start(&w->tmr_announce, 1000, announce, w);
+	err = acd_enqueue(dq->q, &w->e, priority, &req, sk < 0 ? 0 : 1, w);
+	if (err) {
+		*wp = NULL;
+		mem_deref(w);
+	}
+	return err;
+}
+
+void desk_transfer_result(struct desk_wait *w, uint16_t scode)
+{
+	struct dagent *da = w->ringing;
+
+	if (!da)
+		return;
+	w->ringing = NULL;
+	acd_set_clock(w->d->acd, clock_mono_ms());
+	if (scode == 200) {
+		w->agent = da;
+		w->connected_ms = clock_mono_ms();
+		tmr_cancel(&w->tmr_announce);
+		tmr_cancel(&w->tmr_max);
+		qlog(w, "CONNECT", da, 0);
+		acd_offer_answered(w->e, da->ag);
+		w->e = NULL;
+		if (w->h)
+			w->h(DESK_CONNECTED, 0, w->arg);
+		return;
+	}
+	da->w = NULL;
+	qlog(w, "RINGNOANSWER", da, 0);
+	acd_offer_failed(w->e, da->ag);
+}
+
+void desk_bridge_end(struct desk_wait *w, bool by_agent)
+{
+	struct dagent *da = w->agent;
+	uint32_t talk = (uint32_t)(clock_mono_ms() - w->connected_ms);
+
+	if (da) {
+		qlog(w, by_agent ? "COMPLETEAGENT" : "COMPLETECALLER", da,
+		     talk);
+		da->w = NULL;
+		agent_ready_later(da, w->dq->wrapup_s);
+	}
+	mem_deref(w);
+}
+
+void desk_leave(struct desk_wait *w, bool hung_up)
+{
+	if (w->agent) {
+		desk_bridge_end(w, false);
+		return;
+	}
+	if (w->ringing && !hung_up)
+		call_transfer_cancel(w->call);
+	if (w->ringing)
+		w->ringing->w = NULL;
+	w->ringing = NULL;
+	qlog(w, hung_up ? "ABANDON" : "EXITFLOW", NULL, 0);
+	acd_set_clock(w->d->acd, clock_mono_ms());
+	acd_entry_remove(w->e);
+	w->e = NULL;
+	mem_deref(w);
+}
+
+/* ---------- agents ---------- */
+
+static void wrap_done(void *arg)
+{
+	struct dagent *da = arg;
+
+	acd_set_clock(da->d->acd, clock_mono_ms());
+	if (acd_agent_state(da->ag) == AGENT_WRAP_UP)
+		(void)acd_agent_set_state(da->ag, AGENT_READY, NULL);
+}
+
+static void agent_ready_later(struct dagent *da, uint32_t wrap_s)
+{
+	acd_set_clock(da->d->acd, clock_mono_ms());
+	if (acd_agent_state(da->ag) != AGENT_ON_CALL)
+		return;
+	(void)acd_agent_set_state(da->ag, AGENT_WRAP_UP, NULL);
+	tmr_start(&da->tmr_wrap, wrap_s * 1000ULL, wrap_done, da);
+}
+
+static void dagent_destructor(void *arg)
+{
+	struct dagent *da = arg;
+
+	tmr_cancel(&da->tmr_wrap);
+	list_unlink(&da->le);
+}
+
+static struct dagent *agent_by_account(const struct desk *d,
+				       const char *account)
+{
+	for (struct le *le = d->agents.head; le; le = le->next) {
+		struct dagent *da = le->data;
+		if (!strcmp(da->account, account))
+			return da;
+	}
+	return NULL;
+}
+
+/* A phone that unregistered cannot take calls: log its agent out. */
+static void event_handler(enum event_type type, const void *data, void *arg)
+{
+	struct desk *d = arg;
+	struct dagent *da;
+
+	if (type != EVENT_REG_CHANGED)
+		return;
+	da = agent_by_account(d, data);
+	if (!da || sipd_contacts(d->sd, da->account, NULL, NULL))
+		return;
+	switch (acd_agent_state(da->ag)) {
+	case AGENT_READY:
+	case AGENT_NOT_READY:
+	case AGENT_WRAP_UP:
+		acd_set_clock(d->acd, clock_mono_ms());
+		(void)acd_agent_set_state(da->ag, AGENT_LOGGED_OUT, NULL);
+		log_info("desk: agent %s logged out (phone unregistered)",
+			 da->id);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Requirements relax as callers wait: let the model look again. */
+static void poke(void *arg)
+{
+	struct desk *d = arg;
+
+	acd_set_clock(d->acd, clock_mono_ms());
+	acd_poke(d->acd);
+	tmr_start(&d->tmr_poke, 5000, poke, d);
+}
+
+/* ---------- feature codes ---------- */
+
+int desk_feature(struct desk *d, const char *caller, const char *code,
+		 const char **prompt)
+{
+	struct dagent *da = agent_by_account(d, caller);
+	enum acd_agent_state to;
+	int err;
+
+	if (!da) {
+		*prompt = "agent_unknown";
+		return ENOENT;
+	}
+	if (!strcmp(code, "*61") || !strcmp(code, "*63"))
+		to = AGENT_READY;
+	else if (!strcmp(code, "*62"))
+		to = AGENT_LOGGED_OUT;
+	else
+		to = AGENT_NOT_READY;
+	acd_set_clock(d->acd, clock_mono_ms());
+	err = acd_agent_set_state(da->ag, to, "break");
+	*prompt = to == AGENT_READY ? "agent_ready" : to == AGENT_LOGGED_OUT ?
+		"agent_logged_out" : "agent_not_ready";
+	log_info("desk: agent %s %s by %s%s", da->id, acd_state_name(to), code,
+		 err ? " (refused now)" : "");
+	return err;
+}
+
+/* ---------- the site ---------- */
+
+static int bad(char *err, size_t errsz, const char *file, unsigned line,
+	       const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+
+	va_start(ap, fmt);
+	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	re_snprintf(err, errsz, "%s:%u: %s", file, line, msg);
+	return EINVAL;
+}
+
+bool desk_queue_known(const struct json *root, const char *name)
+{
+	return json_get(json_get(root, "queues"), name) != NULL;
+}
+
+static int num(const struct json *o, const char *key, uint32_t def,
+	       uint32_t max, uint32_t *out, const char *file, char *err,
+	       size_t errsz)
+{
+	const struct json *j = json_get(o, key);
+	double v = json_num(j);
+
+	*out = def;
+	if (!j)
+		return 0;
+	if (json_type(j) != JSON_NUMBER || v < 0 || v > max ||
+	    v != (double)(uint32_t)v)
+		return bad(err, errsz, file, json_line(j), "\"%s\" must be a "
+			   "whole number from 0 to %u", key, max);
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int desk_site_load(struct desk *d, const struct json *root, const char *file,
+		   char *err, size_t errsz)
+{
+	const struct json *queues = json_get(root, "queues");
+	const struct json *agents = json_get(root, "agents");
+	struct acd *acd = NULL;
+	struct list qs, ags;
+	int e = 0;
+
+	list_init(&qs);
+	list_init(&ags);
+	if (queues && json_type(queues) != JSON_OBJECT)
+		return bad(err, errsz, file, json_line(queues), "\"queues\" "
+			   "must be an object");
+	if (agents && json_type(agents) != JSON_OBJECT)
+		return bad(err, errsz, file, json_line(agents), "\"agents\" "
+			   "must be an object");
+	e = acd_alloc(&acd, offer_handler, d);
+	if (e)
+		return e;
+
+	for (size_t i = 0; i < json_count(queues) && !e; i++) {
+		const struct json *o = json_at(queues, i);
+		const char *name = json_key(queues, i);
+		const char *strat = json_str(json_get(o, "strategy"));
+		const struct json *je = json_get(o, "join_empty");
+		struct dqueue *dq;
+		int s;
+
+		if (json_type(o) != JSON_OBJECT) {
+			e = bad(err, errsz, file, json_line(o), "queue \"%s\" "
+				"must be an object", name);
+			break;
+		}
+		for (size_t k = 0; k < json_count(o) && !e; k++) {
+			static const char *keys = " strategy ring_timeout "
+				"wrapup max_wait max_length announce aging "
+				"join_empty ";
+			char pat[40];
+			re_snprintf(pat, sizeof(pat), " %s ", json_key(o, k));
+			if (!strstr(keys, pat))
+				e = bad(err, errsz, file, json_key_line(o, k),
+					"queue \"%s\" has no setting \"%s\"",
+					name, json_key(o, k));
+		}
+		if (e)
+			break;
+		s = strat ? acd_strategy_parse(strat) : ACD_LONGEST_IDLE;
+		if (s < 0) {
+			e = bad(err, errsz, file, json_line(json_get(o,
+				"strategy")), "unknown strategy \"%s\" "
+				"(ringall, longest-idle, round-robin, "
+				"fewest-calls, least-talk-time, random, "
+				"skills)", strat);
+			break;
+		}
+		dq = mem_zalloc(sizeof(*dq), NULL);
+		if (!dq) {
+			e = ENOMEM;
+			break;
+		}
+		list_append(&qs, &dq->le, dq);
+		str_ncpy(dq->name, name, sizeof(dq->name));
+		uint32_t aging;
+		e = num(o, "ring_timeout", 15, 600, &dq->ring_s, file, err,
+			errsz);
+		e = e ? e : num(o, "wrapup", 5, 3600, &dq->wrapup_s, file,
+				err, errsz);
+		e = e ? e : num(o, "max_wait", 300, 86400, &dq->max_wait_s,
+				file, err, errsz);
+		e = e ? e : num(o, "max_length", 0, 100000, &dq->max_len,
+				file, err, errsz);
+		e = e ? e : num(o, "announce", 30, 3600, &dq->announce_s,
+				file, err, errsz);
+		e = e ? e : num(o, "aging", 30, 86400, &aging, file, err,
+				errsz);
+		if (e)
+			break;
+		if (je && json_type(je) != JSON_BOOL) {
+			e = bad(err, errsz, file, json_line(je), "\"join_empty\""
+				" must be true or false");
+			break;
+		}
+		dq->join_empty = je ? json_bool(je) : true;
+		e = acd_queue_add(acd, &dq->q, name, (enum acd_strategy)s);
+		if (!e)
+			acd_queue_set_aging(dq->q, aging);
+	}
+
+	for (size_t i = 0; i < json_count(agents) && !e; i++) {
+		const struct json *o = json_at(agents, i);
+		const char *id = json_key(agents, i);
+		const char *account = json_str(json_get(o, "account"));
+		const struct json *ql = json_get(o, "queues");
+		const struct json *sk = json_get(o, "skills");
+		struct dagent *da;
+
+		if (json_type(o) != JSON_OBJECT || !account || !*account ||
+		    strlen(account) >= STORE_USER_MAX) {
+			e = bad(err, errsz, file, json_line(o), "agent \"%s\" "
+				"needs an \"account\" (its SIP account)", id);
+			break;
+		}
+		da = mem_zalloc(sizeof(*da), dagent_destructor);
+		if (!da) {
+			e = ENOMEM;
+			break;
+		}
+		list_append(&ags, &da->le, da);
+		da->d = d;
+		str_ncpy(da->id, id, sizeof(da->id));
+		str_ncpy(da->account, account, sizeof(da->account));
+		e = acd_agent_add(acd, &da->ag, id);
+		if (e) {
+			e = bad(err, errsz, file, json_line(o), "agent \"%s\" "
+				"is listed twice or its name is too long", id);
+			break;
+		}
+		acd_agent_set_ctx(da->ag, da);
+		for (size_t k = 0; k < json_count(ql) && !e; k++) {
+			const char *qn = json_str(json_at(ql, k));
+			struct acd_queue *q = qn ? acd_queue_find(acd, qn) :
+				NULL;
+			if (!q)
+				e = bad(err, errsz, file,
+					json_line(json_at(ql, k)), "agent "
+					"\"%s\": no queue \"%s\"", id,
+					qn ? qn : "?");
+			else
+				(void)acd_agent_join(da->ag, q);
+		}
+		for (size_t k = 0; k < json_count(sk) && !e; k++) {
+			const struct json *lv = json_at(sk, k);
+			int s = acd_skill(acd, json_key(sk, k));
+			double v = json_num(lv);
+			if (s < 0 || json_type(lv) != JSON_NUMBER || v < 1 ||
+			    v > 10 || v != (int)v)
+				e = bad(err, errsz, file,
+					json_key_line(sk, k), "skill \"%s\" "
+					"needs a level from 1 to 10",
+					json_key(sk, k));
+			else
+				(void)acd_agent_skill(da->ag, s, (uint8_t)v);
+		}
+	}
+
+	if (e || !d) {
+		list_flush(&ags);
+		list_flush(&qs);
+		mem_deref(acd);
+		return e;
+	}
+	if (d->waits.head) {
+		log_warn("desk: callers are in line; queues and agents keep "
+			 "their running setup until the lines are empty");
+		list_flush(&ags);
+		list_flush(&qs);
+		mem_deref(acd);
+		return EBUSY;
+	}
+	list_flush(&d->agents);
+	list_flush(&d->queues);
+	mem_deref(d->acd);
+	d->acd = acd;
+	while (ags.head) {
+		struct le *le = ags.head;
+		list_unlink(le);
+		list_append(&d->agents, le, le->data);
+	}
+	while (qs.head) {
+		struct le *le = qs.head;
+		list_unlink(le);
+		list_append(&d->queues, le, le->data);
+	}
+	log_info("desk: %u queue(s), %u agent(s)", list_count(&d->queues),
+		 list_count(&d->agents));
+	return 0;
+}
+
+static void desk_destructor(void *arg)
+{
+	struct desk *d = arg;
+
+	tmr_cancel(&d->tmr_poke);
+	mem_deref(d->sub);
+	list_flush(&d->waits);
+	list_flush(&d->agents);
+	list_flush(&d->queues);
+	mem_deref(d->acd);
+}
+
+int desk_alloc(struct desk **dp, struct calls *cs, struct sipd *sd,
+	       struct store *st)
+{
+	struct desk *d = mem_zalloc(sizeof(*d), desk_destructor);
+	int err;
+
+	if (!d)
+		return ENOMEM;
+	d->cs = cs;
+	d->sd = sd;
+	d->st = st;
+	err = acd_alloc(&d->acd, offer_handler, d);
+	if (!err)
+		err = event_subscribe(&d->sub, event_handler, d);
+	if (err) {
+		mem_deref(d);
+		return err;
+	}
+	tmr_start(&d->tmr_poke, 5000, poke, d);
+	*dp = d;
+	return 0;
+}

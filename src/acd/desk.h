@@ -1,0 +1,56 @@
+/* desk: the ACD at work — queues and agents from the site file, agents'
+ * phones rung through the call interface, feature codes, wrap-up, and the
+ * durable queue log.  The IVR puts callers in line and plays to them; the
+ * desk decides, rings and tells the IVR what happened. */
+#ifndef LAOYOU_DESK_H
+#define LAOYOU_DESK_H
+#include <stdint.h>
+#include <stdbool.h>
+
+struct desk;
+struct desk_wait;
+struct call;
+struct calls;
+struct store;
+struct sipd;
+struct json;
+
+enum desk_event {
+	DESK_POSITION,   /* time to announce the place in line */
+	DESK_CONNECTED,  /* bridged to an agent */
+	DESK_TIMEOUT,    /* waited max_wait: leave the queue */
+	DESK_FULL,       /* the queue was full: not joined */
+	DESK_EMPTY,      /* nobody logged in and join-empty is off */
+};
+
+/** What happens to a caller in line; position counts from 1. */
+typedef void (desk_event_h)(enum desk_event ev, uint32_t position,
+			    void *arg);
+
+/** The desk over calls and the store; claims the agents' feature codes. */
+int  desk_alloc(struct desk **dp, struct calls *cs, struct sipd *sd,
+		 struct store *st);
+/** Load the "queues" and "agents" of a site (check only if d is NULL);
+ * errors read "file:line: what is wrong". */
+int  desk_site_load(struct desk *d, const struct json *root,
+		    const char *file, char *err, size_t errsz);
+/** Does the loaded (or being-checked) site have this queue? */
+bool desk_queue_known(const struct json *root, const char *name);
+
+/** An agent's feature code from its phone (*61 log in and ready, *62 log
+ * out, *63 ready, *64 not ready); *prompt names what to tell it. */
+int  desk_feature(struct desk *d, const char *caller, const char *code,
+		  const char **prompt);
+
+/** Put call c in line in queue with its language; events go to h. */
+int  desk_join(struct desk *d, struct call *c, const char *queue,
+	       const char *lang, int priority, desk_event_h *h, void *arg,
+	       struct desk_wait **wp);
+/** The transfer the desk started for w has ended with scode. */
+void desk_transfer_result(struct desk_wait *w, uint16_t scode);
+/** The conversation ended (agent or caller hung up); w is gone. */
+void desk_bridge_end(struct desk_wait *w, bool by_agent);
+/** The caller left the line (hung up, or the flow moved on); w is gone. */
+void desk_leave(struct desk_wait *w, bool hung_up);
+
+#endif

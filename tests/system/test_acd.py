@@ -1,0 +1,130 @@
+"""The ACD on real calls: agents log in with feature codes from sipp
+phones, callers wait in line with music and position announcements, agents
+are rung, answer, wrap up; the queue log and the KPIs follow."""
+import json
+import os
+import time
+from harness import (Laoyou, check, register, uas, ivr_caller, Capture, wav_packets,
+                     free_port, LAOYOU)
+
+PROMPTS = os.path.join(os.path.dirname(LAOYOU), "prompts")
+
+SITE = {
+    "hotlines": [{"number": "7000", "flow": "line", "language": "zh"}],
+    "queues": {"support": {"strategy": "longest-idle", "ring_timeout": 3, "wrapup": 1,
+                           "announce": 4, "max_wait": 60}},
+    "agents": {"alice": {"account": "alice", "queues": ["support"],
+                         "skills": {"lang:zh": 8}},
+               "bob": {"account": "bob", "queues": ["support"],
+                       "skills": {"lang:zh": 5, "lang:en": 7}}},
+    "flows": {"line": {"start": "q", "nodes": {
+        "q": {"type": "queue", "queue": "support", "prompts": ["agents_busy"],
+              "fallback": "bye"},
+        "bye": {"type": "hangup", "prompts": ["goodbye"]}}}},
+}
+
+
+def server(site=SITE):
+    srv = Laoyou()
+    srv.add_account("caller", "cpw", "8001")
+    srv.add_account("alice", "alicepw", "1001")
+    srv.add_account("bob", "bobpw", "1002")
+    path = os.path.join(srv.tmp, "site.json")
+    with open(path, "w") as f:
+        json.dump(site, f, ensure_ascii=False, indent=1)
+    r = srv.cli("site", "import", path)
+    check("imported" in r.stdout, r.stderr)
+    return srv.start()
+
+
+def phone(srv, user, mode="bye", hold_ms=2000, ring_ms=0):
+    """An agent's phone: registers, and answers (or not) when rung."""
+    port = free_port()
+    p = uas(srv.tmp, f"phone-{user}-{mode}", user, port, mode=mode, hold_ms=hold_ms,
+            ring_ms=ring_ms)
+    p.start(f"127.0.0.1:{srv.sip_port}")
+    check(register(srv, srv.tmp, user, user + "pw", port)[0] == 0, f"{user} registers")
+    return p
+
+
+def feature(srv, user, code, secret=None):
+    f = ivr_caller(srv.tmp, f"fc-{user}-{code[1:]}-{time.time():.3f}", user,
+                   secret or user + "pw", code, [("wait_bye",)])
+    check(f.run(f"127.0.0.1:{srv.sip_port}") == 0, f"{user} {code}: {f.errors()}")
+
+
+def qlog(srv):
+    return [r[0] + (":" + r[1] if r[1] else "")
+            for r in srv.sql("SELECT event, agent FROM queue_log ORDER BY id")]
+
+
+def test_caller_waits_with_announcements_then_an_agent_answers():
+    srv = server()
+    alice = phone(srv, "alice", mode="bye", hold_ms=2000)
+    # Nobody is logged in yet: the caller waits, hearing music and its
+    # place in line.
+    c = ivr_caller(srv.tmp, "caller", "caller", "cpw", "7000", [("wait_bye",)])
+    cap = Capture(srv.tmp, c.media_port)
+    c.start(f"127.0.0.1:{srv.sip_port}")
+    srv.wait_for(lambda: "ENTER" in qlog(srv), what="caller in line")
+    time.sleep(6)                                 # one announcement at least
+    feature(srv, "alice", "*61")                  # alice logs in: rung at once
+    check(c.wait(60) == 0, "caller: " + c.errors())
+    cap.stop()
+    check(alice.wait(30) == 0, "alice: " + alice.errors())
+    log = qlog(srv)
+    check(log == ["ENTER", "CONNECT:alice", "COMPLETEAGENT:alice"], log)
+    rec = [r for r in srv.cdrs() if r["hotline"] == "7000"][-1]
+    check(rec["callee"] == "alice" and rec["path"] == "q>q:connected", rec)
+    # The position announcement: "您前面还有 零 位" (nobody ahead).
+    spurts = cap.spurts()
+    samples = sum(wav_packets(os.path.join(PROMPTS, "zh", n + ".wav"), samples=True)
+                  for n in ("pos_before", "digit_0", "pos_after"))
+    want = (samples + 159) // 160
+    check(want in spurts, f"no position announcement ({want} packets) in {spurts}")
+    out = srv.cli("kpi", "--queue", "support").stdout
+    check("offered            1" in out and "answered           1" in out and
+          "connect rate       100.00%" in out, out)
+
+
+def test_ring_timeout_moves_on_and_misses_count():
+    srv = server()
+    slow = phone(srv, "bob", mode="ring")           # bob's phone never answers
+    alice = phone(srv, "alice", mode="bye", hold_ms=1000)
+    feature(srv, "bob", "*61")
+    time.sleep(0.3)
+    feature(srv, "alice", "*61")                    # bob has been idle longer
+    c = ivr_caller(srv.tmp, "caller", "caller", "cpw", "7000", [("wait_bye",)])
+    check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=60) == 0, c.errors())
+    check(slow.wait(20) == 0, "bob's phone was not cancelled: " + slow.errors())
+    check(alice.wait(20) == 0, alice.errors())
+    log = qlog(srv)
+    check(log == ["ENTER", "RINGNOANSWER:bob", "CONNECT:alice", "COMPLETEAGENT:alice"], log)
+
+
+def test_caller_hangs_up_in_line_is_an_abandon():
+    srv = server()
+    c = ivr_caller(srv.tmp, "quitter", "caller", "cpw", "7000", [("pause", 14000), ("bye",)])
+    check(c.run(f"127.0.0.1:{srv.sip_port}") == 0, c.errors())
+    srv.wait_for(lambda: "ABANDON" in qlog(srv), what="abandon logged")
+    out = srv.cli("kpi", "--queue", "support").stdout
+    check("abandoned          1" in out and "connect rate       0.00%" in out, out)
+    out = srv.cli("kpi", "--queue", "support", "--short", "10").stdout
+    check("offered            0" in out and "short, not counted: 1" in out, out)
+
+
+def test_agent_states_by_feature_code():
+    srv = server()
+    alice = phone(srv, "alice", mode="answer")
+    feature(srv, "alice", "*61")
+    feature(srv, "alice", "*64")                    # not ready
+    c = ivr_caller(srv.tmp, "caller", "caller", "cpw", "7000", [("pause", 10000), ("bye",)])
+    check(c.run(f"127.0.0.1:{srv.sip_port}") == 0, c.errors())
+    srv.wait_for(lambda: "ABANDON" in qlog(srv), what="abandon")
+    check("CONNECT:alice" not in qlog(srv), "a not-ready agent was given a call")
+    alice.kill()
+    check("agent alice not-ready by *64" in srv.logtext(), "state change not logged")
+    feature(srv, "caller", "*61", secret="cpw")     # not an agent's phone
+    rec = srv.cdrs()[-1]
+    check(rec["caller"] == "caller" and rec["path"] == "*61", rec)
+    check("agent caller" not in srv.logtext(), "a non-agent changed state")
