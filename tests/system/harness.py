@@ -13,6 +13,10 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAOYOU = os.environ.get("LAOYOU", os.path.join(ROOT, "build", "laoyou"))
 SIPP_DATA = "/usr/share/sip-tester"
+# The sanitizer build has no prompts of its own: use the normal build's.
+PROMPTS = next(p for p in (os.path.join(os.path.dirname(LAOYOU), "prompts"),
+                           os.path.join(ROOT, "build", "prompts"))
+               if os.path.isdir(p) or p.endswith(os.path.join("build", "prompts")))
 
 _started = []   # every child process, so a failed test still cleans up
 _servers = []   # every laoyou of the current test
@@ -130,6 +134,7 @@ class Laoyou:
             "rtp_ip": "127.0.0.1",
             "rtp_ports": f"{lo}-{hi}",
             "db": self.db,
+            "prompts_dir": PROMPTS,
             "log_level": "debug",
         }
         settings.update(extra or {})
@@ -155,7 +160,23 @@ class Laoyou:
         args += list(more)
         return self.cli(*args)
 
-    def start(self, wait=True):
+    def start(self, wait=True, tries=3):
+        """Start and wait for /health.  Another program may take a port
+        between our check and the bind: then choose new ports and retry."""
+        for attempt in range(tries):
+            try:
+                return self._start(wait)
+            except TestFailure:
+                if attempt == tries - 1 or "Address already in use" not in self.tail():
+                    raise
+                self.sip_port = free_port()
+                self.http_port = free_port(socket.SOCK_STREAM)
+                self.settings.update({"sip_udp": f"127.0.0.1:{self.sip_port}",
+                                      "sip_tcp": f"127.0.0.1:{self.sip_port}",
+                                      "http": f"127.0.0.1:{self.http_port}"})
+                self.write_conf(self.settings)
+
+    def _start(self, wait=True):
         logf = open(self.log, "a")
         self.proc = spawn(self.wrap + [LAOYOU, "run", "-c", self.conf],
                           stdout=logf, stderr=logf, env=self.env)

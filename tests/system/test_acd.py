@@ -4,10 +4,9 @@ are rung, answer, wrap up; the queue log and the KPIs follow."""
 import json
 import os
 import time
-from harness import (Laoyou, check, register, uas, ivr_caller, Capture, wav_packets,
+from harness import (PROMPTS, Laoyou, check, register, uas, ivr_caller, Capture, wav_packets,
                      free_port, LAOYOU)
 
-PROMPTS = os.path.join(os.path.dirname(LAOYOU), "prompts")
 
 SITE = {
     "hotlines": [{"number": "7000", "flow": "line", "language": "zh"}],

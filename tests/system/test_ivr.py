@@ -4,10 +4,9 @@ the chosen language) and what the call record says."""
 import os
 import subprocess
 import time
-from harness import (Laoyou, ROOT, check, register, uas, ivr_caller, Capture,
+from harness import (PROMPTS, Laoyou, ROOT, check, register, uas, ivr_caller, Capture,
                      wav_packets, free_port, LAOYOU)
 
-PROMPTS = os.path.join(os.path.dirname(LAOYOU), "prompts")
 SITE = os.path.join(ROOT, "sites", "demo.json")
 
 
