@@ -107,6 +107,7 @@ static void wait_destructor(void *arg)
 }
 
 static void agent_ready_later(struct dagent *da, uint32_t wrap_s);
+static void missed_task(struct desk_wait *w);
 
 static void announce(void *arg)
 {
@@ -231,6 +232,14 @@ int desk_join(struct desk *d, struct call *c, const char *queue,
 	req.min = 1;
 	req.relax_s = 60;
 
+	/* An elder's one-touch device goes to the front of the line. */
+	{
+		struct store_account acc;
+		if (!store_account_get(d->st, call_caller(c), &acc) &&
+		    !strcmp(acc.kind, "elder-device"))
+			priority += 10;
+	}
+
 	*wp = w;
 	acd_set_clock(d->acd, clock_mono_ms());
 	qlog(w, "ENTER", NULL, 0);
@@ -297,10 +306,37 @@ void desk_leave(struct desk_wait *w, bool hung_up)
 		w->ringing->w = NULL;
 	w->ringing = NULL;
 	qlog(w, hung_up ? "ABANDON" : "EXITFLOW", NULL, 0);
+	if (hung_up)
+		missed_task(w);
 	acd_set_clock(w->d->acd, clock_mono_ms());
 	acd_entry_remove(w->e);
 	w->e = NULL;
 	mem_deref(w);
+}
+
+/* An abandoned caller becomes a missed-call task (漏接回拨) for agents to
+ * work: their number, in the call-back list.  Short abandons too — the
+ * operator decides in `laoyou kpi` whether they count, not whether they
+ * are called back. */
+static void missed_task(struct desk_wait *w)
+{
+	struct store_callback cb;
+	struct store_account acc;
+	const struct store_cdr *rec = call_record(w->call);
+
+	memset(&cb, 0, sizeof(cb));
+	cb.created_ms = clock_wall_ms();
+	str_ncpy(cb.callid, call_id(w->call), sizeof(cb.callid));
+	str_ncpy(cb.caller, rec->caller, sizeof(cb.caller));
+	str_ncpy(cb.hotline, rec->hotline, sizeof(cb.hotline));
+	if (!store_account_get(w->d->st, rec->caller, &acc) && acc.ext[0])
+		str_ncpy(cb.number, acc.ext, sizeof(cb.number));
+	else
+		str_ncpy(cb.number, rec->caller, sizeof(cb.number));
+	str_ncpy(cb.recording, "missed", sizeof(cb.recording));
+	if (store_callback_add(w->d->st, &cb))
+		log_msg(LOG_ERROR, call_id(w->call), "desk: missed-call task "
+			"not stored");
 }
 
 /* ---------- agents ---------- */

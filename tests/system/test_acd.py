@@ -110,6 +110,9 @@ def test_caller_hangs_up_in_line_is_an_abandon():
     check("abandoned          1" in out and "connect rate       0.00%" in out, out)
     out = srv.cli("kpi", "--queue", "support", "--short", "10").stdout
     check("offered            0" in out and "short, not counted: 1" in out, out)
+    # The abandoned caller is a missed-call task to call back.
+    rows = srv.sql("SELECT number, hotline, recording FROM callbacks")
+    check(rows == [("8001", "7000", "missed")], rows)
 
 
 def test_agent_states_by_feature_code():
