@@ -130,3 +130,27 @@ def test_agent_states_by_feature_code():
     rec = srv.cdrs()[-1]
     check(rec["caller"] == "caller" and rec["path"] == "*61", rec)
     check("agent caller" not in srv.logtext(), "a non-agent changed state")
+
+
+def test_english_caller_reaches_the_english_speaking_agent():
+    site = json.loads(json.dumps(SITE))
+    site["queues"]["support"]["strategy"] = "skills"
+    site["flows"]["line"] = {"start": "lang", "nodes": {
+        "lang": {"type": "language", "next": "q"},
+        "q": {"type": "queue", "queue": "support", "prompts": ["transfer"],
+              "fallback": "bye"},
+        "bye": {"type": "hangup", "prompts": ["goodbye"]}}}
+    srv = server(site)
+    alice = phone(srv, "alice", mode="answer")      # Chinese only
+    bob = phone(srv, "bob", mode="bye", hold_ms=1000)
+    feature(srv, "alice", "*61")                    # idle longest ...
+    time.sleep(0.3)
+    feature(srv, "bob", "*61")
+    c = ivr_caller(srv.tmp, "english", "caller", "cpw", "7000",
+                   [("pause", 500), ("key", "2"), ("wait_bye",)])
+    check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=60) == 0, c.errors())
+    check(bob.wait(20) == 0, bob.errors())
+    check(qlog(srv) == ["ENTER", "CONNECT:bob", "COMPLETEAGENT:bob"], qlog(srv))
+    rec = [r for r in srv.cdrs() if r["hotline"] == "7000"][-1]
+    check(rec["language"] == "en" and rec["callee"] == "bob", rec)
+    alice.kill()
