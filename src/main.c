@@ -121,6 +121,20 @@ static int load_conf(struct conf *cf, const struct opts *o)
 	return 0;
 }
 
+static int open_store(struct store **stp, const struct opts *o,
+		      struct conf *cf)
+{
+	int rc = load_conf(cf, o);
+
+	if (rc)
+		return rc;
+	if (store_open(stp, cf->db)) {
+		fprintf(stderr, "laoyou: cannot open database %s\n", cf->db);
+		return 1;
+	}
+	return 0;
+}
+
 static int print_account(const struct store_account *a, void *arg)
 {
 	(void)arg;
@@ -162,13 +176,9 @@ static int cmd_account(int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		user = argv[1 + optind];
-	rc = load_conf(&cf, &o);
+	rc = open_store(&st, &o, &cf);
 	if (rc)
 		return rc;
-	if (store_open(&st, cf.db)) {
-		fprintf(stderr, "laoyou: cannot open database %s\n", cf.db);
-		return 1;
-	}
 
 	if (!strcmp(sub, "list")) {
 		printf("%-16s %-8s %-12s %-8s %-3s %5s %-21s %s\n", "user",
@@ -264,17 +274,13 @@ static int cmd_cdr(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	rc = load_conf(&cf, &o);
-	if (rc)
-		return rc;
 	if (o.count <= 0 || o.count > 10000000) {
 		fprintf(stderr, "laoyou: -n takes 1 to 10000000\n");
 		return 2;
 	}
-	if (store_open(&st, cf.db)) {
-		fprintf(stderr, "laoyou: cannot open database %s\n", cf.db);
-		return 1;
-	}
+	rc = open_store(&st, &o, &cf);
+	if (rc)
+		return rc;
 	rc = cdr_print(st, stdout, (uint32_t)o.count, o.csv) ? 1 : 0;
 	mem_deref(st);
 	return rc;
@@ -295,20 +301,6 @@ static int parse_when(const char *s, int64_t *ms)
 	if (!end || *end)
 		return EINVAL;
 	*ms = (int64_t)timegm(&tm) * 1000;
-	return 0;
-}
-
-static int open_store(struct store **stp, const struct opts *o,
-		      struct conf *cf)
-{
-	int rc = load_conf(cf, o);
-
-	if (rc)
-		return rc;
-	if (store_open(stp, cf->db)) {
-		fprintf(stderr, "laoyou: cannot open database %s\n", cf->db);
-		return 1;
-	}
 	return 0;
 }
 

@@ -353,70 +353,25 @@ Content-Length: 0
     x.append('  <recv response="180" optional="true"/>')
     x.append('  <recv response="183" optional="true"/>')
     x.append('  <recv response="200" rtd="true" rrs="true"/>')
-    x.append(_msg(f"""ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-[routes]
-CSeq: {cseq} ACK
-Max-Forwards: 70
-Content-Length: 0
-""").replace(' retrans="500"', ''))
+    x.append(_in_dialog("ACK", cseq).replace(' retrans="500"', ''))
     if pcap:
         x.append(f'  <nop><action><exec play_pcap_audio="{pcap}"/></action></nop>')
     if reinvite_hold:
+        cseq += 1
         x.append(f'  <pause milliseconds="{hold_ms // 2}"/>')
-        x.append(_msg(f"""INVITE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-[routes]
-CSeq: {cseq + 1} INVITE
-Contact: <sip:[$caller]@[local_ip]:[local_port];transport=[transport]>
-Max-Forwards: 70
-Content-Type: application/sdp
-Content-Length: [len]
-
-""" + sdp(codecs, "a=sendonly\n")))
+        x.append(_in_dialog("INVITE", cseq, "application/sdp", sdp(codecs, "a=sendonly\n"),
+                            contact=True))
         x.append('  <recv response="200">\n    <action><ereg regexp="a=recvonly" search_in="body" check_it="true" assign_to="held"/></action>\n  </recv>')
         x.append('  <Reference variables="held"/>')
-        x.append(_msg(f"""ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-[routes]
-CSeq: {cseq + 1} ACK
-Max-Forwards: 70
-Content-Length: 0
-""").replace(' retrans="500"', ''))
-        cseq += 1
+        x.append(_in_dialog("ACK", cseq).replace(' retrans="500"', ''))
         x.append(f'  <pause milliseconds="{hold_ms // 2}"/>')
     elif not wait_bye:
         x.append(f'  <pause milliseconds="{hold_ms}"/>')
     if wait_bye:
         x.append('  <recv request="BYE"/>')
-        x.append(_msg("""SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-""").replace(' retrans="500"', ''))
+        x.append(_ok_to_last())
     elif bye:
-        x.append(_msg(f"""BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]
-[last_To:]
-Call-ID: [call_id]
-[routes]
-CSeq: {cseq + 1} BYE
-Max-Forwards: 70
-Content-Length: 0
-"""))
+        x.append(_in_dialog("BYE", cseq + 1))
         x.append('  <recv response="200"/>')
     x.append('  <timewait milliseconds="200"/>')
     x.append('</scenario>')
@@ -545,6 +500,10 @@ class Sipp:
         self.out = os.path.join(tmp, name + ".out")
 
     def cmd(self, target):
+        # sipp binds media sockets even when it sends none; never let it
+        # fall back to its fixed default ports, which others may hold.
+        if "-mp" not in self.args:
+            self.args = self.args + ["-mp", str(free_port(pair=True))]
         return ["sipp", "-sf", self.path, "-i", "127.0.0.1", "-p", str(self.port),
                 "-nostdin", "-trace_err", "-error_file", os.path.join(self.tmp, self.name + ".err"),
                 "-trace_stat", "-stf", os.path.join(self.tmp, self.name + ".csv"),
@@ -664,25 +623,32 @@ def ivr_scenario(steps, codecs="8 0", te=True, auth=True):
             x.append('  <recv response="200"/>')
         elif kind == "wait_bye":
             x.append('  <recv request="BYE" timeout="60000"/>')
-            x.append(_msg("""SIP/2.0 200 OK
+            x.append(_ok_to_last())
+    x.append('  <timewait milliseconds="200"/>')
+    x.append('</scenario>')
+    return "\n".join(x)
+
+
+def _ok_to_last():
+    """200 OK to the request just received."""
+    return _msg("""SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
 [last_To:]
 [last_Call-ID:]
 [last_CSeq:]
 Content-Length: 0
-""").replace(' retrans="500"', ''))
-    x.append('  <timewait milliseconds="200"/>')
-    x.append('</scenario>')
-    return "\n".join(x)
+""").replace(' retrans="500"', '')
 
 
-def _in_dialog(method, cseq, ctype=None, body=""):
+def _in_dialog(method, cseq, ctype=None, body="", contact=False):
     lines = [f"{method} [next_url] SIP/2.0",
              "Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]",
              "From: <sip:[$caller]@[local_ip]>;tag=[pid]SIPpTag00[call_number]",
              "[last_To:]", "Call-ID: [call_id]", "[routes]",
              f"CSeq: {cseq} {method}", "Max-Forwards: 70"]
+    if contact:
+        lines.append("Contact: <sip:[$caller]@[local_ip]:[local_port];transport=[transport]>")
     if ctype:
         lines += [f"Content-Type: {ctype}", "Content-Length: [len]", "", body.rstrip("\n")]
     else:
