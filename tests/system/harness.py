@@ -523,8 +523,17 @@ class Sipp:
             raise TestFailure(f"sipp {self.name} did not finish in {timeout}s:\n{self.errors()}")
 
     def run(self, target, timeout=30):
-        self.start(target)
-        return self.wait(timeout)
+        for attempt in range(3):
+            self.start(target)
+            rc = self.wait(timeout)
+            # Another program took a port between our check and sipp's
+            # bind: nothing was sent, so choose new ports and go again.
+            if rc == 0 or "Unable to bind" not in self.errors() or attempt == 2:
+                return rc
+            self.port = free_port()
+            self.args = [a for i, a in enumerate(self.args)
+                         if a != "-mp" and (i == 0 or self.args[i - 1] != "-mp")]
+        return rc
 
     def kill(self):
         if self.proc and self.proc.poll() is None:
