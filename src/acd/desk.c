@@ -52,6 +52,10 @@ struct desk_wait {
 	struct tmr tmr_announce, tmr_max, tmr_retry;
 	uint64_t joined_ms, connected_ms;
 	char lang[4];
+	bool callback;             /* call the caller back when its turn comes */
+	char cb_number[32];
+	char cb_as[STORE_USER_MAX];
+	struct call *cb_call;      /* that call, once placed */
 };
 
 struct desk {
@@ -104,6 +108,13 @@ static void wait_destructor(void *arg)
 	if (w->agent && w->agent->w == w)
 		w->agent->w = NULL;
 	mem_deref(w->call);
+	mem_deref(w->cb_call);
+}
+
+/* The call that is live now: the caller's, or the one we called back. */
+static struct call *live_call(const struct desk_wait *w)
+{
+	return w->cb_call ? w->cb_call : w->call;
 }
 
 static void agent_ready_later(struct dagent *da, uint32_t wrap_s);
@@ -129,7 +140,7 @@ static void wait_end(struct desk_wait *w, const char *event,
 	void *arg = w->arg;
 
 	if (w->ringing)
-		call_transfer_cancel(w->call);
+		call_transfer_cancel(live_call(w));
 	qlog(w, event, NULL, 0);
 	acd_entry_remove(w->e);
 	w->e = NULL;
@@ -157,6 +168,79 @@ static void retry_later(void *arg)
 	acd_offer_failed(w->e, da->ag);
 }
 
+/* The caller we called back did not answer: give the agent back and let
+ * the request go (it is in the queue log). */
+static void callback_failed(void *arg)
+{
+	struct desk_wait *w = arg;
+
+	if (w->ringing)
+		w->ringing->w = NULL;
+	w->ringing = NULL;
+	qlog(w, "CALLBACKFAILED", NULL, 0);
+	acd_set_clock(w->d->acd, clock_mono_ms());
+	acd_entry_remove(w->e);
+	w->e = NULL;
+	mem_deref(w);
+}
+
+static void cb_answer(struct call *c, uint16_t scode, void *arg)
+{
+	struct desk_wait *w = arg;
+	struct store_account acc;
+	int err = ENOENT;
+
+	if (scode != 200) {
+		call_set_handlers(c, &(struct call_handlers){0}, NULL);
+		callback_failed(w);
+		return;
+	}
+	qlog(w, "CALLBACKANSWERED", w->ringing, 0);
+	if (w->ringing && !store_account_get(w->d->st, w->ringing->account,
+					     &acc))
+		err = call_transfer(c, acc.ext, w->dq->ring_s);
+	if (err)
+		tmr_start(&w->tmr_retry, 0, retry_later, w);
+}
+
+static void cb_transfer(struct call *c, uint16_t scode, void *arg)
+{
+	(void)c;
+	desk_transfer_result(arg, scode);
+}
+
+static void cb_unbridge(struct call *c, void *arg)
+{
+	call_set_handlers(c, &(struct call_handlers){0}, NULL);
+	desk_bridge_end(arg, true);
+	call_hangup(c, 200, "Agent Hung Up");
+}
+
+static void cb_close(struct call *c, void *arg)
+{
+	(void)c;
+	desk_leave(arg, true);
+}
+
+int desk_callback(struct desk_wait *w)
+{
+	const struct store_cdr *rec = call_record(w->call);
+	struct store_account acc;
+
+	if (w->ringing || w->agent || w->callback)
+		return EBUSY;
+	if (store_account_get(w->d->st, rec->caller, &acc) || !acc.ext[0])
+		return ENOENT;
+	w->callback = true;
+	str_ncpy(w->cb_number, acc.ext, sizeof(w->cb_number));
+	str_ncpy(w->cb_as, acc.user, sizeof(w->cb_as));
+	w->h = NULL;
+	tmr_cancel(&w->tmr_announce);
+	tmr_cancel(&w->tmr_max);
+	qlog(w, "CALLBACKREQUEST", NULL, 0);
+	return 0;
+}
+
 static void offer_handler(struct acd_entry *e, struct acd_agent *ag,
 			  void *arg)
 {
@@ -168,8 +252,24 @@ static void offer_handler(struct acd_entry *e, struct acd_agent *ag,
 
 	w->ringing = da;
 	da->w = w;
+	if (w->callback && !w->cb_call) {
+		/* The agent is reserved; now the caller is called back. */
+		static const struct call_handlers h = {
+			.transferh = cb_transfer, .unbridgeh = cb_unbridge,
+			.closeh = cb_close, .answerh = cb_answer,
+		};
+		err = calls_originate(w->d->cs, w->cb_number, w->cb_as, &h, w,
+				      &w->cb_call);
+		qlog(w, "CALLBACKDIAL", da, 0);
+		if (err) {
+			log_msg(LOG_WARN, call_id(w->call), "desk: cannot call "
+				"back %s: %m", w->cb_number, err);
+			tmr_start(&w->tmr_retry, 0, callback_failed, w);
+		}
+		return;
+	}
 	if (!store_account_get(w->d->st, da->account, &acc))
-		err = call_transfer(w->call, acc.ext, w->dq->ring_s);
+		err = call_transfer(live_call(w), acc.ext, w->dq->ring_s);
 	if (err) {
 		log_msg(LOG_WARN, call_id(w->call), "desk: cannot ring agent "
 			"%s: %m", da->id, err);
@@ -301,7 +401,7 @@ void desk_leave(struct desk_wait *w, bool hung_up)
 		return;
 	}
 	if (w->ringing && !hung_up)
-		call_transfer_cancel(w->call);
+		call_transfer_cancel(live_call(w));
 	if (w->ringing)
 		w->ringing->w = NULL;
 	w->ringing = NULL;

@@ -46,6 +46,10 @@ int  desk_feature(struct desk *d, const char *caller, const char *code,
 int  desk_join(struct desk *d, struct call *c, const char *queue,
 	       const char *lang, int priority, desk_event_h *h, void *arg,
 	       struct desk_wait **wp);
+/** The caller asks to be called back instead of waiting: it keeps its
+ * place, its call may end, and when its turn comes the desk reserves an
+ * agent, calls the caller back and bridges.  w is the desk's from now on. */
+int  desk_callback(struct desk_wait *w);
 /** The transfer the desk started for w has ended with scode. */
 void desk_transfer_result(struct desk_wait *w, uint16_t scode);
 /** The conversation ended (agent or caller hung up); w is gone. */

@@ -113,11 +113,19 @@ struct call *call_alloc_for(struct calls *cs, const struct sip_msg *msg,
 	c->sess_id = rand_u32();
 	c->offer_a = *offer;
 	c->caller = *caller;
-	c->inv = mem_ref((void *)msg);
-	(void)pl_strcpy(&msg->callid, c->callid, sizeof(c->callid));
+	if (msg) {
+		c->inv = mem_ref((void *)msg);
+		(void)pl_strcpy(&msg->callid, c->callid, sizeof(c->callid));
+	}
+	else {
+		/* A call laoyou places: its own Call-ID for logs and the
+		 * record (libre gives the SIP dialog another). */
+		re_snprintf(c->callid, sizeof(c->callid), "laoyou-%016llx",
+			    (unsigned long long)rand_u64());
+	}
 	list_append(&cs->all, &c->le, c);
 	cs->n_calls++;
-	hash_append(cs->by_callid, hash_joaat_pl(&msg->callid), &c->he, c);
+	hash_append(cs->by_callid, hash_joaat_str(c->callid), &c->he, c);
 	c->counted = call_count_add(cs, caller->user) == 0;
 
 	str_ncpy(c->rec.callid, c->callid, sizeof(c->rec.callid));

@@ -34,6 +34,9 @@ struct call_handlers {
 	void (*unbridgeh)(struct call *c, void *arg);
 	/** The call has ended: drop every reference to it. */
 	void (*closeh)(struct call *c, void *arg);
+	/** An originated call: 200 = the called party answered, else why not
+	 * (the call then ends; closeh follows). */
+	void (*answerh)(struct call *c, uint16_t scode, void *arg);
 };
 
 /** Take over INVITEs on the SIP stack of sd. */
@@ -44,6 +47,12 @@ int  calls_alloc(struct calls **csp, const struct conf *cf, struct sipd *sd,
 int  calls_app_register(struct call_app **appp, struct calls *cs,
 			call_claim_h *claimh, call_start_h *starth,
 			void *arg);
+/** Call number on behalf of account as_user (whose permissions apply);
+ * the called party becomes the call's caller side, driven by h.  The call
+ * is referenced in *cp for the application. */
+int  calls_originate(struct calls *cs, const char *number, const char *as_user,
+		     const struct call_handlers *h, void *arg,
+		     struct call **cp);
 /** Apply the settings that may change while running (SIGHUP). */
 void calls_reconf(struct calls *cs, const struct conf *cf);
 /** Calls in progress (routing, ringing or answered). */

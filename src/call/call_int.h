@@ -87,6 +87,9 @@ int  leg_sdp_for(struct call *c, enum mside side, const struct msdp *tmpl,
 int  leg_accept_caller(struct call *c, uint16_t code, const char *reason,
 		       struct mbuf *desc);
 void leg_reply_caller(struct call *c, uint16_t code, const char *reason);
+/** Call the caller side of an originated call at uri. */
+int  leg_originate(struct call *c, const char *uri, const struct sa *src,
+		   enum sip_transp tp, struct mbuf *offer);
 /** Fork to one contact; false if the leg could not start. */
 bool leg_fork(struct call *c, const char *uri, const struct sa *src,
 	      enum sip_transp tp, struct mbuf *offer, uint32_t hops,

@@ -193,6 +193,86 @@ void leg_reply_caller(struct call *c, uint16_t code, const char *reason)
 	}
 }
 
+static const char *disposition_of(uint16_t code);
+
+/* ---------- an originated call's first leg ---------- */
+
+static int o_answer_handler(const struct sip_msg *msg, void *arg)
+{
+	struct call *c = arg;
+	struct msdp s, both;
+
+	if (leg_body_sdp(msg, &s) || s.audio_idx < 0)
+		return EPROTO;
+	both = c->offer_a;
+	msdp_intersect(&both, &c->offer_a, &s);
+	if (!both.ncodecs)
+		return EPROTO;
+	/* From now on the called party is the caller side: its codec is
+	 * the one transfers offer. */
+	c->offer_a = both;
+	c->offer_a.addr = s.addr;
+	c->offer_a.dir = s.dir;
+	mrelay_set_remote(c->mr, MSIDE_A, &s.addr, s.dir);
+	mrelay_set_codec(c->mr, MSIDE_A, both.codecs[0].pt, both.te_pt);
+	str_ncpy(c->rec.codec, both.codecs[0].name, sizeof(c->rec.codec));
+	return 0;
+}
+
+static void o_progress_handler(const struct sip_msg *msg, void *arg)
+{
+	struct call *c = arg;
+
+	if (msg->scode > 100 && !c->rec.ring_ms)
+		c->rec.ring_ms = clock_wall_ms();
+}
+
+static void o_estab_handler(const struct sip_msg *msg, void *arg)
+{
+	struct call *c = arg;
+	(void)msg;
+
+	call_answered(c);
+	log_msg(LOG_INFO, c->callid, "call: %s answered", c->rec.dialled);
+	if (c->app.answerh)
+		c->app.answerh(c, 200, c->app_arg);
+}
+
+static void o_close_handler(int err, const struct sip_msg *msg, void *arg)
+{
+	struct call *c = arg;
+	uint16_t code;
+
+	if (c->state == ST_ANSWERED) {
+		call_end(c, "answered", 200, "Normal Clearing", "caller");
+		return;
+	}
+	code = msg && msg->scode >= 300 ? msg->scode : err == ETIMEDOUT ?
+		408 : 480;
+	if (c->app.answerh)
+		c->app.answerh(c, code, c->app_arg);
+	call_end(c, disposition_of(code), code, "Not Answered", "caller");
+}
+
+int leg_originate(struct call *c, const char *uri, const struct sa *src,
+		  enum sip_transp tp, struct mbuf *offer)
+{
+	char from[160];
+	(void)src;
+	(void)tp;
+
+	re_snprintf(from, sizeof(from), "sip:%s@%j",
+		    c->caller.ext[0] ? c->caller.ext : c->caller.user,
+		    &c->cs->cf.sip_udp);
+	return sipsess_connect(&c->a, c->cs->sock, uri,
+			       c->caller.display[0] ? c->caller.display : NULL,
+			       from, "laoyou", NULL, 0, "application/sdp",
+			       offer, NULL, NULL, false, a_offer_handler,
+			       o_answer_handler, o_progress_handler,
+			       o_estab_handler, a_info_handler, NULL,
+			       o_close_handler, c, NULL);
+}
+
 /* ---------- the callee's legs ---------- */
 
 static void leg_destructor(void *arg)

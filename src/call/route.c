@@ -388,3 +388,95 @@ int route_listen(struct calls *cs)
 		err = sip_listen(&cs->lsnr, cs->sip, true, cancel_handler, cs);
 	return err;
 }
+
+struct first_contact {
+	char uri[STORE_URI_MAX];
+	struct sa src;
+	enum sip_transp tp;
+	bool found;
+};
+
+static void first_contact_h(const char *uri, const struct sa *src,
+			    enum sip_transp tp, void *arg)
+{
+	struct first_contact *fc = arg;
+
+	if (fc->found)
+		return;
+	str_ncpy(fc->uri, uri, sizeof(fc->uri));
+	fc->src = *src;
+	fc->tp = tp;
+	fc->found = true;
+}
+
+int calls_originate(struct calls *cs, const char *number, const char *as_user,
+		    const struct call_handlers *h, void *arg,
+		    struct call **cp)
+{
+	struct store_account as, callee;
+	struct first_contact fc;
+	struct mbuf *offer = NULL;
+	struct msdp tmpl;
+	struct call *c;
+	int err;
+
+	if (cs->closing || cs->n_calls >= cs->cf.max_calls)
+		return EBUSY;
+	if (store_account_get(cs->st, as_user, &as))
+		return ENOENT;
+
+	memset(&fc, 0, sizeof(fc));
+	err = store_account_by_ext(cs->st, number, &callee);
+	if (!err && strcmp(callee.kind, "trunk")) {
+		(void)sipd_contacts(cs->sd, callee.user, first_contact_h, &fc);
+		if (!fc.found)
+			return ENOTCONN;
+	}
+	else {
+		/* The toll-fraud rules hold for calls laoyou places too. */
+		if (!as.outbound || !cs->cf.trunk_uri[0] ||
+		    (err == ENOENT && !route_is_outside(number)))
+			return EPERM;
+		re_snprintf(fc.uri, sizeof(fc.uri), "sip:%s@%s", number,
+			    cs->cf.trunk_uri + 4);
+		sa_init(&fc.src, AF_UNSPEC);
+	}
+
+	/* Our offer: what laoyou can relay. */
+	memset(&tmpl, 0, sizeof(tmpl));
+	tmpl.codecs[0].pt = 0;
+	str_ncpy(tmpl.codecs[0].name, "PCMU", sizeof(tmpl.codecs[0].name));
+	tmpl.codecs[1].pt = 8;
+	str_ncpy(tmpl.codecs[1].name, "PCMA", sizeof(tmpl.codecs[1].name));
+	tmpl.ncodecs = 2;
+	tmpl.te_pt = 101;
+	tmpl.dir = MDIR_SENDRECV;
+	tmpl.audio_idx = 0;
+	tmpl.nmlines = 1;
+	str_ncpy(tmpl.mline[0], "audio RTP/AVP 0", sizeof(tmpl.mline[0]));
+
+	c = call_alloc_for(cs, NULL, &as, number, &tmpl);
+	if (!c)
+		return ENOMEM;
+	c->local = true;
+	call_set_handlers(c, h, arg);
+	err = mrelay_alloc(&c->mr, cs->pp);
+	if (!err) {
+		mrelay_bridge(c->mr, false);
+		mrelay_set_dtmf_handler(c->mr, local_dtmf, c);
+		err = leg_sdp_for(c, MSIDE_A, &tmpl, MDIR_SENDRECV, &offer);
+	}
+	if (!err)
+		err = leg_originate(c, fc.uri, &fc.src, fc.tp, offer);
+	mem_deref(offer);
+	if (err) {
+		memset(&c->app, 0, sizeof(c->app));
+		call_end(c, "failed", 500, "Originate Failed", "system");
+		return err;
+	}
+	event_publish(EVENT_CALL_STARTED, c);
+	log_msg(LOG_INFO, c->callid, "call: laoyou calls %s for %s", number,
+		as_user);
+	*cp = mem_ref(c);
+	return 0;
+}

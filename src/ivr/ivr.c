@@ -523,6 +523,16 @@ static void dtmf_handler(struct call *c, char key, void *arg)
 	const struct node *n = ic->node;
 	(void)c;
 
+	if (ic->w && key == '*' && !desk_callback(ic->w)) {
+		/* A call back instead of waiting: the place in line stays. */
+		char step[NODE_NAME_MAX + 16];
+		ic->w = NULL;
+		re_snprintf(step, sizeof(step), "%s:callback", n->name);
+		call_path_add(ic->call, step);
+		call_stop_play(ic->call);
+		play_one(ic, "callback_ok", hangup_cb);
+		return;
+	}
 	if (!n || ic->transferring || ic->w)
 		return;
 	log_msg(LOG_DEBUG, call_id(ic->call), "ivr: key %c at %s", key,

@@ -510,8 +510,16 @@ class Sipp:
                 *self.args, target]
 
     def start(self, target):
-        self.proc = spawn(self.cmd(target), stdout=open(self.out, "w"),
-                          stderr=subprocess.STDOUT, cwd=self.tmp)
+        for attempt in range(3):
+            self.proc = spawn(self.cmd(target), stdout=open(self.out, "w"),
+                              stderr=subprocess.STDOUT, cwd=self.tmp)
+            # A media port taken between our check and sipp's bind makes
+            # sipp quit at once: try other media ports (same SIP port).
+            time.sleep(0.15)
+            if self.proc.poll() is None or "Unable to bind audio" not in self.errors():
+                break
+            self.args = [a for i, a in enumerate(self.args)
+                         if a != "-mp" and (i == 0 or self.args[i - 1] != "-mp")]
         return self
 
     def wait(self, timeout=30):

@@ -36,13 +36,14 @@ def server(site=SITE):
     return srv.start()
 
 
-def phone(srv, user, mode="bye", hold_ms=2000, ring_ms=0):
+def phone(srv, user, mode="bye", hold_ms=2000, ring_ms=0, secret=None):
     """An agent's phone: registers, and answers (or not) when rung."""
     port = free_port()
     p = uas(srv.tmp, f"phone-{user}-{mode}", user, port, mode=mode, hold_ms=hold_ms,
             ring_ms=ring_ms)
     p.start(f"127.0.0.1:{srv.sip_port}")
-    check(register(srv, srv.tmp, user, user + "pw", port)[0] == 0, f"{user} registers")
+    check(register(srv, srv.tmp, user, secret or user + "pw", port)[0] == 0,
+          f"{user} registers")
     return p
 
 
@@ -154,3 +155,24 @@ def test_english_caller_reaches_the_english_speaking_agent():
     rec = [r for r in srv.cdrs() if r["hotline"] == "7000"][-1]
     check(rec["language"] == "en" and rec["callee"] == "bob", rec)
     alice.kill()
+
+
+def test_callback_keeps_the_place_and_calls_the_caller_back():
+    srv = server()
+    # The caller's own phone, registered as 8001, answers the call back.
+    home = phone(srv, "caller", mode="answer", ring_ms=300, secret="cpw")
+    alice = phone(srv, "alice", mode="bye", hold_ms=1500)
+    c = ivr_caller(srv.tmp, "asks-callback", "caller", "cpw", "7000",
+                   [("pause", 7500), ("key", "*"), ("wait_bye",)])
+    check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=60) == 0, c.errors())
+    check("CALLBACKREQUEST" in qlog(srv), qlog(srv))
+    feature(srv, "alice", "*61")        # alice's turn: the caller is called back
+    check(home.wait(30) == 0, "the call back: " + home.errors())
+    check(alice.wait(30) == 0, "alice: " + alice.errors())
+    log = qlog(srv)
+    check(log == ["ENTER", "CALLBACKREQUEST", "CALLBACKDIAL:alice", "CALLBACKANSWERED:alice",
+                  "CONNECT:alice", "COMPLETEAGENT:alice"], log)
+    first = [r for r in srv.cdrs() if r["hotline"] == "7000"][0]
+    check(first["path"] == "q>q:callback", first)
+    back = [r for r in srv.cdrs() if r["dialled"] == "8001"][-1]
+    check(back["disposition"] == "answered" and back["callee"] == "alice", back)
