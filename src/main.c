@@ -29,18 +29,19 @@ static void usage(FILE *f)
 "       laoyou site export -c FILE\n"
 "       laoyou survey [--hotline NUMBER] [--from DATE] [--to DATE] -c FILE\n"
 "       laoyou callbacks -c FILE\n"
-"       laoyou kpi [--queue Q] [--from DATE] [--to DATE] [--sl SECONDS]\n"
+"       laoyou kpi [--queue Q] [--agent A] [--hotline N] [--from DATE]\n"
+"                  [--to DATE] [--sl SECONDS]\n"
 "                  [--short SECONDS] -c FILE\n"
 "  -c FILE may be replaced by --db PATH for the account and cdr commands.\n");
 }
 
 enum { OPT_SECRET = 256, OPT_EXT, OPT_NAME, OPT_KIND, OPT_OUTBOUND,
        OPT_MAXCALLS, OPT_FROM, OPT_DB, OPT_CSV, OPT_HOTLINE, OPT_SINCE,
-       OPT_UNTIL, OPT_QUEUE, OPT_SL, OPT_SHORT };
+       OPT_UNTIL, OPT_QUEUE, OPT_SL, OPT_SHORT, OPT_AGENT };
 
 struct opts {
 	const char *conf, *db, *secret, *ext, *name, *kind, *from;
-	const char *hotline, *since, *until, *queue;
+	const char *hotline, *since, *until, *queue, *agent;
 	long sl, short_s;
 	bool outbound, csv;
 	long max_calls, count;
@@ -64,6 +65,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"queue", required_argument, NULL, OPT_QUEUE},
 		{"sl", required_argument, NULL, OPT_SL},
 		{"short", required_argument, NULL, OPT_SHORT},
+		{"agent", required_argument, NULL, OPT_AGENT},
 		{"config", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
@@ -94,6 +96,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case OPT_QUEUE: o->queue = optarg; break;
 		case OPT_SL: o->sl = atol(optarg); break;
 		case OPT_SHORT: o->short_s = atol(optarg); break;
+		case OPT_AGENT: o->agent = optarg; break;
 		default: return EINVAL;
 		}
 	}
@@ -449,7 +452,8 @@ static int cmd_kpi(int argc, char **argv)
 	rc = open_store(&st, &o, &cf);
 	if (rc)
 		return rc;
-	if (store_kpi(st, o.queue ? o.queue : "", from, to, (uint32_t)o.sl,
+	if (store_kpi(st, o.queue ? o.queue : "", o.agent ? o.agent : "",
+		      o.hotline ? o.hotline : "", from, to, (uint32_t)o.sl,
 		      (uint32_t)o.short_s, &k)) {
 		mem_deref(st);
 		return 1;
@@ -458,6 +462,11 @@ static int cmd_kpi(int argc, char **argv)
 	 * offered: the caller never gave the queue a chance. */
 	counted = k.offered - k.short_abandoned;
 	printf("queue              %s\n", o.queue ? o.queue : "(all)");
+	if (o.agent)
+		printf("agent              %s (offered = rung to it)\n",
+		       o.agent);
+	if (o.hotline)
+		printf("hotline            %s\n", o.hotline);
 	printf("offered            %llu\n", (unsigned long long)counted);
 	printf("answered           %llu\n", (unsigned long long)k.answered);
 	printf("abandoned          %llu (short, not counted: %llu)\n",

@@ -86,6 +86,8 @@ static void qlog(struct desk_wait *w, const char *event, struct dagent *da,
 				 clock_mono_ms()) - w->joined_ms);
 	ev.talk_ms = talk_ms;
 	ev.position = w->e ? acd_entry_position(w->e) : 0;
+	str_ncpy(ev.hotline, call_record(w->call)->hotline,
+		 sizeof(ev.hotline));
 	if (store_qlog(w->d->st, &ev))
 		log_msg(LOG_ERROR, call_id(w->call), "desk: queue log entry "
 			"%s not stored", event);

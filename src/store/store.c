@@ -57,9 +57,12 @@ static const char *sql[S_MAX] = {
 		       "WHERE survey>0 AND (?1='' OR hotline=?1) AND "
 		       "start_ms>=?2 AND start_ms<?3",
 	[S_QLOG]     = "INSERT INTO queue_log(ts_ms,callid,queue,agent,event,"
-		       "wait_ms,talk_ms,position) VALUES(?,?,?,?,?,?,?,?)",
+		       "wait_ms,talk_ms,position,hotline) "
+		       "VALUES(?,?,?,?,?,?,?,?,?)",
 	[S_KPI]      = "SELECT "
-		       " sum(event='ENTER'), sum(event='CONNECT'),"
+		       " CASE WHEN ?6='' THEN sum(event='ENTER') ELSE"
+		       " sum(event IN ('CONNECT','RINGNOANSWER')) END,"
+		       " sum(event='CONNECT'),"
 		       " sum(event='ABANDON'),"
 		       " sum(event='ABANDON' AND wait_ms<?5*1000),"
 		       " sum(event='EXITWITHTIMEOUT'),"
@@ -70,6 +73,7 @@ static const char *sql[S_MAX] = {
 		       " coalesce(max(CASE WHEN event IN ('CONNECT','ABANDON',"
 		       "'EXITWITHTIMEOUT') THEN wait_ms END),0)"
 		       " FROM queue_log WHERE (?1='' OR queue=?1) AND"
+		       " (?6='' OR agent=?6) AND (?7='' OR hotline=?7) AND"
 		       " ts_ms>=?2 AND ts_ms<?3",
 };
 
@@ -127,6 +131,11 @@ static const char *migrations[] = {
 	" event TEXT NOT NULL, wait_ms INTEGER NOT NULL,"
 	" talk_ms INTEGER NOT NULL, position INTEGER NOT NULL);"
 	"CREATE INDEX queue_log_q ON queue_log(queue, ts_ms);",
+
+	/* 4: the hotline a queue call came through, for figures per
+	 * hotline. */
+	"ALTER TABLE queue_log ADD COLUMN hotline TEXT NOT NULL DEFAULT '';"
+	"CREATE INDEX queue_log_h ON queue_log(hotline, ts_ms);",
 };
 
 struct store {
@@ -618,12 +627,13 @@ int store_qlog(struct store *st, const struct store_qevent *ev)
 	sqlite3_bind_int64(s, 6, ev->wait_ms);
 	sqlite3_bind_int64(s, 7, ev->talk_ms);
 	sqlite3_bind_int64(s, 8, ev->position);
+	bind_text(s, 9, ev->hotline);
 	return step_done(st, s, "queue log");
 }
 
-int store_kpi(struct store *st, const char *queue, int64_t from_ms,
-	      int64_t to_ms, uint32_t sl_s, uint32_t short_s,
-	      struct store_kpi *k)
+int store_kpi(struct store *st, const char *queue, const char *agent,
+	      const char *hotline, int64_t from_ms, int64_t to_ms,
+	      uint32_t sl_s, uint32_t short_s, struct store_kpi *k)
 {
 	sqlite3_stmt *s = stmt(st, S_KPI);
 	int rc, err = 0;
@@ -634,6 +644,8 @@ int store_kpi(struct store *st, const char *queue, int64_t from_ms,
 	sqlite3_bind_int64(s, 3, to_ms);
 	sqlite3_bind_int64(s, 4, sl_s);
 	sqlite3_bind_int64(s, 5, short_s);
+	bind_text(s, 6, agent);
+	bind_text(s, 7, hotline);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		uint64_t *f[] = {&k->offered, &k->answered, &k->abandoned,

@@ -131,6 +131,7 @@ struct store_qevent {
 	uint32_t wait_ms;          /* time in line so far */
 	uint32_t talk_ms;          /* COMPLETE*: the conversation */
 	uint32_t position;
+	char hotline[32];
 };
 
 /** Queue figures for a period, computed from the queue log. */
@@ -142,10 +143,11 @@ struct store_kpi {
 
 /** Append to the queue log (committed before it returns). */
 int  store_qlog(struct store *st, const struct store_qevent *ev);
-/** Figures of queue (all if empty) in [from_ms, to_ms). */
-int  store_kpi(struct store *st, const char *queue, int64_t from_ms,
-	       int64_t to_ms, uint32_t sl_s, uint32_t short_s,
-	       struct store_kpi *k);
+/** Figures in [from_ms, to_ms) of a queue, an agent and a hotline (each
+ * all if empty).  For an agent, "offered" counts the calls rung to it. */
+int  store_kpi(struct store *st, const char *queue, const char *agent,
+	       const char *hotline, int64_t from_ms, int64_t to_ms,
+	       uint32_t sl_s, uint32_t short_s, struct store_kpi *k);
 
 /** Commit a final call record; returns once it is durable. */
 int  store_cdr_insert(struct store *st, struct store_cdr *c);

@@ -100,6 +100,11 @@ def test_ring_timeout_moves_on_and_misses_count():
     check(alice.wait(20) == 0, alice.errors())
     log = qlog(srv)
     check(log == ["ENTER", "RINGNOANSWER:bob", "CONNECT:alice", "COMPLETEAGENT:alice"], log)
+    # Per agent: bob was offered one call and answered none.
+    out = srv.cli("kpi", "--agent", "bob").stdout
+    check("offered            1" in out and "answered           0" in out, out)
+    out = srv.cli("kpi", "--hotline", "7000").stdout
+    check("offered            1" in out and "answered           1" in out, out)
 
 
 def test_caller_hangs_up_in_line_is_an_abandon():
