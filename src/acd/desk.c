@@ -38,6 +38,7 @@ struct dagent {
 	char account[STORE_USER_MAX];
 	struct tmr tmr_wrap;
 	struct desk_wait *w;       /* the call it rings or talks to */
+	bool supervisor;
 };
 
 struct desk_wait {
@@ -517,6 +518,25 @@ static void poke(void *arg)
 
 /* ---------- feature codes ---------- */
 
+struct call *desk_supervisable(struct desk *d, const char *supervisor,
+			       const char *ext)
+{
+	struct dagent *sup = agent_by_account(d, supervisor);
+	struct store_account acc;
+
+	if (!sup || !sup->supervisor)
+		return NULL;
+	for (struct le *le = d->agents.head; le; le = le->next) {
+		struct dagent *da = le->data;
+		if (store_account_get(d->st, da->account, &acc) ||
+		    strcmp(acc.ext, ext))
+			continue;
+		if (da->w && da->w->agent == da)
+			return live_call(da->w);
+	}
+	return NULL;
+}
+
 int desk_feature(struct desk *d, const char *caller, const char *code,
 		 const char **prompt)
 {
@@ -700,6 +720,16 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			break;
 		}
 		acd_agent_set_ctx(da->ag, da);
+		{
+			const struct json *sv = json_get(o, "supervisor");
+			if (sv && json_type(sv) != JSON_BOOL) {
+				e = bad(err, errsz, file, json_line(sv),
+					"\"supervisor\" must be true or "
+					"false");
+				break;
+			}
+			da->supervisor = sv && json_bool(sv);
+		}
 		for (size_t k = 0; k < json_count(ql) && !e; k++) {
 			const char *qn = json_str(json_at(ql, k));
 			struct acd_queue *q = qn ? acd_queue_find(acd, qn) :

@@ -42,6 +42,11 @@ bool desk_queue_known(const struct json *root, const char *name);
 int  desk_feature(struct desk *d, const char *caller, const char *code,
 		  const char **prompt);
 
+/** The call agent extension ext is talking on, if supervisor (an agent
+ * account marked "supervisor") may supervise it; NULL otherwise. */
+struct call *desk_supervisable(struct desk *d, const char *supervisor,
+			       const char *ext);
+
 /** Put call c in line in queue with its language; events go to h. */
 int  desk_join(struct desk *d, struct call *c, const char *queue,
 	       const char *lang, int priority, desk_event_h *h, void *arg,

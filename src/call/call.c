@@ -278,6 +278,19 @@ int call_record_start(struct call *c, const char *path, bool stereo)
 	return err;
 }
 
+int call_supervise(struct call *target, struct call *sup,
+		   enum msup_mode mode)
+{
+	if (!target || !sup || target->state != ST_ANSWERED || !target->b ||
+	    sup->state != ST_ANSWERED || !sup->local || !target->mr ||
+	    !sup->mr)
+		return EINVAL;
+	log_msg(LOG_INFO, target->callid, "call: %s %s", sup->rec.caller,
+		mode == MSUP_LISTEN ? "listens" : mode == MSUP_WHISPER ?
+		"whispers" : "barges in");
+	return mrelay_supervise(target->mr, sup->mr, mode);
+}
+
 uint32_t call_record_stop(struct call *c)
 {
 	if (!c || !c->mr || !c->rec.recording[0])

@@ -87,6 +87,10 @@ const char *call_caller(const struct call *c);
 int  call_record_start(struct call *c, const char *path, bool stereo);
 /** Stop recording; returns the recording's length in ms. */
 uint32_t call_record_stop(struct call *c);
+/** Let the caller of call sup (a supervisor, answered by an application)
+ * listen to, whisper into or barge into the bridged call target. */
+int  call_supervise(struct call *target, struct call *sup,
+		    enum msup_mode mode);
 /** Hang up the call. */
 void call_hangup(struct call *c, uint16_t cause, const char *reason);
 

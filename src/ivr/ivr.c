@@ -16,6 +16,7 @@
 #include <re.h>
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/event.h"
 #include "site/json.h"
 #include "store/store.h"
 #include "media/audio.h"
@@ -44,6 +45,8 @@ struct ivr {
 	struct tmr tmr_cleanup;
 	struct call_app *app;
 	struct desk *desk;
+	struct list sups;          /* supervisors' calls */
+	struct event_sub *sub;
 };
 
 /* What a survey does when the hotline asks for one after the agent. */
@@ -813,10 +816,18 @@ static void enter(struct icall *ic, int idx)
 
 /* ---------- the application ---------- */
 
+/* *65EXT listen, *66EXT whisper, *67EXT barge */
+static bool is_supervision(const char *dialled)
+{
+	return strlen(dialled) > 3 && dialled[0] == '*' && dialled[1] == '6' &&
+		dialled[2] >= '5' && dialled[2] <= '7';
+}
+
 static bool is_feature(const char *dialled)
 {
 	return !strcmp(dialled, "*61") || !strcmp(dialled, "*62") ||
-		!strcmp(dialled, "*63") || !strcmp(dialled, "*64");
+		!strcmp(dialled, "*63") || !strcmp(dialled, "*64") ||
+		is_supervision(dialled);
 }
 
 static bool claim_handler(const char *dialled, void *arg)
@@ -833,12 +844,76 @@ static void feature_done(void *arg)
 	call_hangup(arg, 200, "Feature Code");
 }
 
+struct supcall {
+	struct le le;
+	struct call *sup, *target;
+};
+
+static void supcall_destructor(void *arg)
+{
+	struct supcall *sc = arg;
+
+	list_unlink(&sc->le);
+	mem_deref(sc->sup);
+	mem_deref(sc->target);
+}
+
+static void sup_close(struct call *c, void *arg)
+{
+	(void)c;
+	mem_deref(arg);
+}
+
+/* The supervised call ended: so does the supervisor's. */
+static void sup_event(enum event_type type, const void *data, void *arg)
+{
+	struct ivr *ivr = arg;
+
+	if (type != EVENT_CALL_ENDED)
+		return;
+	for (struct le *le = ivr->sups.head; le; le = le->next) {
+		struct supcall *sc = le->data;
+		if (sc->target == data) {
+			call_hangup(sc->sup, 200, "Supervised Call Ended");
+			return;
+		}
+	}
+}
+
+static void supervise(struct ivr *ivr, struct call *c, const char *code)
+{
+	static const struct call_handlers h = {.closeh = sup_close};
+	const enum msup_mode modes[] = {MSUP_LISTEN, MSUP_WHISPER,
+					MSUP_BARGE};
+	struct call *target = desk_supervisable(ivr->desk, call_caller(c),
+						code + 3);
+	struct supcall *sc;
+
+	call_path_add(c, code);
+	if (!target || !(sc = mem_zalloc(sizeof(*sc), supcall_destructor))) {
+		struct audio *a = prompt_find(ivr, "zh", "invalid");
+		if (!a || call_play(c, &a, 1, feature_done, c))
+			call_hangup(c, 200, "Nothing To Supervise");
+		return;
+	}
+	sc->sup = mem_ref(c);
+	sc->target = mem_ref(target);
+	list_append(&ivr->sups, &sc->le, sc);
+	call_set_handlers(c, &h, sc);
+	if (call_supervise(target, c, modes[code[2] - '5']))
+		call_hangup(c, 200, "Cannot Supervise");
+}
+
 /* An agent's phone dialled a feature code: change its state, say so. */
 static void feature(struct ivr *ivr, struct call *c, const char *code)
 {
 	const char *prompt = "agent_unknown";
 	struct audio *a;
 
+	if (is_supervision(code)) {
+		supervise(ivr, c, code);
+		return;
+	}
 	(void)desk_feature(ivr->desk, call_caller(c), code, &prompt);
 	call_path_add(c, code);
 	a = prompt_find(ivr, "zh", prompt);
@@ -973,6 +1048,8 @@ static void ivr_destructor(void *arg)
 
 	tmr_cancel(&ivr->tmr_cleanup);
 	mem_deref(ivr->app);
+	mem_deref(ivr->sub);
+	list_flush(&ivr->sups);
 	list_flush(&ivr->calls);
 	hash_flush(ivr->prompts);
 	mem_deref(ivr->prompts);
@@ -999,6 +1076,7 @@ int ivr_alloc(struct ivr **ivrp, struct calls *cs, struct store *st,
 	err |= str_dup(&ivr->overrides_dir, overrides_dir);
 	err |= str_dup(&ivr->recordings_dir, recordings_dir);
 	err |= hash_alloc(&ivr->prompts, HT_PROMPTS);
+	err |= event_subscribe(&ivr->sub, sup_event, ivr);
 	if (!err)
 		err = ivr_reload(ivr);
 	if (err) {

@@ -109,6 +109,14 @@ bool mrelay_playing(const struct mrelay *mr, enum mside s);
 int  mrelay_record_start(struct mrelay *mr, const char *path, bool stereo);
 /** Finish the recording; returns its duration in ms (0 if none). */
 uint32_t mrelay_record_stop(struct mrelay *mr);
+/** Supervision: listen (hear both), whisper (the agent, side B, hears the
+ * supervisor too), barge (all three hear each other). */
+enum msup_mode { MSUP_LISTEN, MSUP_WHISPER, MSUP_BARGE };
+/** Join sup's side A (a supervisor's phone) to the call relayed by mr. */
+int  mrelay_supervise(struct mrelay *mr, struct mrelay *sup,
+		      enum msup_mode mode);
+/** End supervision that involves mr, from either end. */
+void mrelay_unsupervise(struct mrelay *mr);
 /** Inject a key as if side s had sent it (SIP INFO dtmf-relay). */
 void mrelay_dtmf_inject(struct mrelay *mr, enum mside s, char key);
 

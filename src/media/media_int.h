@@ -64,6 +64,7 @@ struct rtpep {
 	struct seqstat seq;
 	uint64_t pkts, bytes, dropped;
 	int pt;                    /* audio payload type in use, -1 = unknown */
+	int last_pt;               /* audio payload type last received */
 	int te_pt;                 /* telephone-event payload type, -1 = none */
 	uint32_t te_last_ts;       /* RTP timestamp of the last event seen */
 	uint64_t te_last_ms;       /* when a packet of it last came */
@@ -71,6 +72,8 @@ struct rtpep {
 	struct dtmfdet *inband;    /* for peers without telephone-event */
 	struct player play;
 };
+
+struct mixer;
 
 struct mrelay {
 	struct portpool *pp;
@@ -80,7 +83,17 @@ struct mrelay {
 	mrelay_dtmf_h *dtmfh;
 	void *dtmf_arg;
 	struct recorder *rec;
+	struct mixer *mix;         /* a supervisor listens to this call */
+	struct mixer *mix_sup;     /* this call's side A is that supervisor */
 };
+
+/* mix.c */
+enum { MIX_A = 0, MIX_B = 1, MIX_S = 2 };
+/** Audio from a source into the mixer. */
+void mixer_feed(struct mixer *m, int src, uint8_t pt, const uint8_t *payload,
+		size_t n);
+/** May packets from side s of the supervised call go raw to the other? */
+bool mixer_raw_ok(const struct mixer *m, enum mside s);
 
 /* play.c */
 /** Stop ep's player without calling its done handler. */

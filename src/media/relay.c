@@ -17,6 +17,7 @@ static void destructor(void *arg)
 {
 	struct mrelay *mr = arg;
 
+	mrelay_unsupervise(mr);
 	mem_deref(mr->rec);
 	for (int i = 0; i < 2; i++) {
 		player_stop(&mr->ep[i]);
@@ -140,8 +141,14 @@ static void ep_local(struct rtpep *ep, const uint8_t *p, size_t n)
 	}
 	if (pt != 0 && pt != 8)
 		return;
+	ep->last_pt = pt;
 	if (mr->rec)
 		recorder_feed(mr->rec, ep->side, pt, p + hdr, n - hdr);
+	if (mr->mix)
+		mixer_feed(mr->mix, ep->side == MSIDE_A ? MIX_A : MIX_B, pt,
+			   p + hdr, n - hdr);
+	if (mr->mix_sup && ep->side == MSIDE_A)
+		mixer_feed(mr->mix_sup, MIX_S, pt, p + hdr, n - hdr);
 	if (ep->te_pt < 0 && !mr->bridged && mr->dtmfh) {
 		if (!ep->inband && dtmfdet_alloc(&ep->inband, inband_key, ep))
 			return;
@@ -168,7 +175,7 @@ static void rtp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 	mr->last_rx = clock_mono_ms();
 	seq_update(&ep->seq, p, n);
 
-	if (mr->dtmfh || mr->rec) {
+	if (mr->dtmfh || mr->rec || mr->mix || mr->mix_sup) {
 		/* A key may end the call and free the relay under us. */
 		bool gone;
 		mem_ref(mr);
@@ -179,7 +186,8 @@ static void rtp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 			return;
 	}
 
-	if (!mr->bridged || !wants_media(to))
+	if (!mr->bridged || !wants_media(to) ||
+	    (mr->mix && !mixer_raw_ok(mr->mix, ep->side)))
 		return;
 	if (to->is_latched)
 		(void)udp_send(to->rtp, &to->latched, mb);
@@ -228,6 +236,7 @@ int mrelay_alloc(struct mrelay **mrp, struct portpool *pp)
 		ep->side = (enum mside)i;
 		ep->dir = MDIR_SENDRECV;
 		ep->pt = -1;
+		ep->last_pt = -1;
 		ep->te_pt = -1;
 		err = portpool_bind(pp, &ep->port, &ep->rtp, &ep->rtcp,
 				    rtp_handler, rtcp_handler, ep);

@@ -702,6 +702,15 @@ class Capture:
         self.proc.send_signal(signal.SIGINT)
         self.proc.wait(10)
 
+    def ssrcs(self):
+        """Packets received per RTP SSRC."""
+        r = subprocess.run(["tshark", "-r", self.path, "-d", f"udp.port=={self.port},rtp",
+                            "-T", "fields", "-e", "rtp.ssrc"], capture_output=True, text=True)
+        out = {}
+        for line in r.stdout.split():
+            out[line] = out.get(line, 0) + 1
+        return out
+
     def spurts(self):
         """Talkspurts (a marker bit starts each): packet counts in order."""
         r = subprocess.run(["tshark", "-r", self.path, "-d", f"udp.port=={self.port},rtp",

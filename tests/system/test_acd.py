@@ -181,3 +181,58 @@ def test_callback_keeps_the_place_and_calls_the_caller_back():
     check(first["path"] == "q>q:callback", first)
     back = [r for r in srv.cdrs() if r["dialled"] == "8001"][-1]
     check(back["disposition"] == "answered" and back["callee"] == "alice", back)
+
+
+def supervised_site():
+    site = json.loads(json.dumps(SITE))
+    site["agents"]["carol"] = {"account": "carol", "queues": [], "supervisor": True}
+    site["queues"]["support"]["announce"] = 0
+    site["flows"]["line"]["nodes"]["q"]["prompts"] = ["beep"]
+    return site
+
+
+def test_supervisor_listens_then_barges():
+    from harness import SIPP_DATA
+    srv = server(supervised_site())
+    srv.add_account("carol", "carolpw", "1003")
+    alice = phone(srv, "alice", mode="answer")      # echoes what it hears
+    feature(srv, "alice", "*61")
+    c = ivr_caller(srv.tmp, "caller", "caller", "cpw", "7000",
+                   [("pause", 1500), ("pcap", os.path.join(SIPP_DATA, "g711a.pcap")),
+                    ("pause", 9000), ("bye",)])
+    cap_caller = Capture(srv.tmp, c.media_port)
+    c.start(f"127.0.0.1:{srv.sip_port}")
+    srv.wait_for(lambda: "CONNECT:alice" in qlog(srv), what="alice connected")
+    # carol listens for 3 s: she hears the call, the parties hear nothing new.
+    lis = ivr_caller(srv.tmp, "listen", "carol", "carolpw", "*651001",
+                     [("pause", 3000), ("bye",)])
+    cap_lis = Capture(srv.tmp, lis.media_port)
+    check(lis.run(f"127.0.0.1:{srv.sip_port}") == 0, lis.errors())
+    cap_lis.stop()
+    heard = sum(cap_lis.ssrcs().values())
+    check(heard > 100, f"the supervisor heard {heard} packets in 3 s")
+    # carol barges in: the caller now hears a mix (a new RTP stream).
+    barge = ivr_caller(srv.tmp, "barge", "carol", "carolpw", "*671001",
+                       [("pause", 2000), ("bye",)])
+    check(barge.run(f"127.0.0.1:{srv.sip_port}") == 0, barge.errors())
+    check(c.wait(30) == 0, c.errors())
+    cap_caller.stop()
+    streams = cap_caller.ssrcs()
+    check(len([n for n in streams.values() if n > 50]) >= 2,
+          f"the caller heard no mixed stream during the barge: {streams}")
+    check("carol listens" in srv.logtext() and "carol barges in" in srv.logtext(),
+          "supervision not logged")
+    alice.kill()
+
+
+def test_only_supervisors_may_listen():
+    srv = server(supervised_site())
+    alice = phone(srv, "alice", mode="answer")
+    feature(srv, "alice", "*61")
+    c = ivr_caller(srv.tmp, "caller", "caller", "cpw", "7000", [("pause", 8000), ("bye",)])
+    c.start(f"127.0.0.1:{srv.sip_port}")
+    srv.wait_for(lambda: "CONNECT:alice" in qlog(srv), what="connected")
+    spy = ivr_caller(srv.tmp, "spy", "bob", "bobpw", "*651001", [("wait_bye",)])
+    check(spy.run(f"127.0.0.1:{srv.sip_port}") == 0, spy.errors())
+    check("listens" not in srv.logtext(), "an agent who is no supervisor listened")
+    check(c.wait(30) == 0, c.errors())
