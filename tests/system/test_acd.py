@@ -36,11 +36,11 @@ def server(site=SITE):
     return srv.start()
 
 
-def phone(srv, user, mode="bye", hold_ms=2000, ring_ms=0, secret=None):
+def phone(srv, user, mode="bye", hold_ms=2000, ring_ms=0, secret=None, calls=1):
     """An agent's phone: registers, and answers (or not) when rung."""
     port = free_port()
     p = uas(srv.tmp, f"phone-{user}-{mode}", user, port, mode=mode, hold_ms=hold_ms,
-            ring_ms=ring_ms)
+            ring_ms=ring_ms, calls=calls)
     p.start(f"127.0.0.1:{srv.sip_port}")
     check(register(srv, srv.tmp, user, secret or user + "pw", port)[0] == 0,
           f"{user} registers")
@@ -236,3 +236,31 @@ def test_only_supervisors_may_listen():
     check(spy.run(f"127.0.0.1:{srv.sip_port}") == 0, spy.errors())
     check("listens" not in srv.logtext(), "an agent who is no supervisor listened")
     check(c.wait(30) == 0, c.errors())
+
+
+def test_wrapup_holds_the_next_call_and_figures_survive_a_restart():
+    site = json.loads(json.dumps(SITE))
+    site["queues"]["support"].update({"wrapup": 3, "announce": 0})
+    site["flows"]["line"]["nodes"]["q"]["prompts"] = ["beep"]
+    srv = server(site)
+    alice = phone(srv, "alice", mode="bye", hold_ms=1000, calls=2)
+    feature(srv, "alice", "*61")
+    c1 = ivr_caller(srv.tmp, "first", "caller", "cpw", "7000", [("wait_bye",)])
+    c2 = ivr_caller(srv.tmp, "second", "caller", "cpw", "7000", [("wait_bye",)])
+    c1.start(f"127.0.0.1:{srv.sip_port}")
+    time.sleep(0.3)
+    c2.start(f"127.0.0.1:{srv.sip_port}")
+    check(c1.wait(30) == 0 and c2.wait(40) == 0, c1.errors() + c2.errors())
+    check(alice.wait(20) == 0, alice.errors())
+    rows = srv.sql("SELECT event, ts_ms FROM queue_log WHERE event IN "
+                   "('CONNECT','COMPLETEAGENT') ORDER BY id")
+    events = [r[0] for r in rows]
+    check(events == ["CONNECT", "COMPLETEAGENT", "CONNECT", "COMPLETEAGENT"], events)
+    gap = rows[2][1] - rows[1][1]
+    check(2800 <= gap <= 6000, f"next call {gap} ms after the first ended (wrap-up 3 s)")
+    before = srv.cli("kpi", "--queue", "support").stdout
+    check("offered            2" in before and "answered           2" in before, before)
+    check(srv.stop() == 0, "clean stop")
+    srv.start()
+    check(srv.cli("kpi", "--queue", "support").stdout == before, "figures changed on restart")
+    check("desk: 1 queue(s), 2 agent(s)" in srv.tail(200), "queues not restored")
