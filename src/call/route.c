@@ -296,6 +296,15 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		app = NULL;
 	}
 	for_app = app != NULL;
+	if (for_app && media_load_pct() >= 80) {
+		/* Another caller on the media tick would make every
+		 * prompt late: refuse this one instead. */
+		(void)sip_treplyf(NULL, NULL, cs->sip, msg, false, 503,
+				  "Service Unavailable (media load)",
+				  "Retry-After: 10\r\nContent-Length: 0\r\n"
+				  "\r\n");
+		return;
+	}
 	if (!for_app) {
 		/* Refuse what cannot ring before any state is made. */
 		err = store_account_by_ext(cs->st, dialled, &callee);

@@ -84,6 +84,10 @@ uint64_t mrelay_last_rx(const struct mrelay *mr);
 
 /* ---- playing, DTMF, bridging, recording ---- */
 
+/** How busy the media tick is: its walk over all streams, in % of its
+ * 20 ms period (smoothed).  New prompt-playing calls wait below 80. */
+uint32_t media_load_pct(void);
+
 struct audio;
 
 /** Playback of a list ended (not called when stopped). */

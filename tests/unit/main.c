@@ -28,6 +28,24 @@ const char *unit_tmpfile(const char *name)
 	return path;
 }
 
+uint16_t unit_free_ports(int n)
+{
+	for (int tries = 0; tries < 500; tries++) {
+		uint16_t base = (uint16_t)(20000 + (rand_u16() % 20000) * 2);
+		bool ok = true;
+		for (int i = 0; i < n && ok; i++) {
+			struct udp_sock *us = NULL;
+			struct sa la;
+			sa_set_str(&la, "127.0.0.1", (uint16_t)(base + i));
+			ok = !udp_listen(&us, &la, NULL, NULL);
+			mem_deref(us);
+		}
+		if (ok)
+			return base;
+	}
+	return 40000;
+}
+
 static void stop_loop(void *arg)
 {
 	(void)arg;

@@ -2,32 +2,12 @@
 #include "media/media.h"
 #include "unit.h"
 
-/* Eight consecutive ports nobody holds now (other programs on this
- * machine may hold some: the test needs exact counts). */
-static uint16_t free_base(void)
-{
-	for (int tries = 0; tries < 200; tries++) {
-		uint16_t base = (uint16_t)(20000 + (rand_u16() % 20000) * 2);
-		bool ok = true;
-		for (int i = 0; i < 8 && ok; i++) {
-			struct udp_sock *us = NULL;
-			struct sa la;
-			sa_set_str(&la, "127.0.0.1", (uint16_t)(base + i));
-			ok = !udp_listen(&us, &la, NULL, NULL);
-			mem_deref(us);
-		}
-		if (ok)
-			return base;
-	}
-	return 40000;
-}
-
 static void pool_exhausts_and_recovers(void)
 {
 	struct portpool *pp = NULL;
 	struct mrelay *mr[3] = {NULL, NULL, NULL};
 	struct sa ip, a0, a1;
-	uint16_t base = free_base();
+	uint16_t base = unit_free_ports(8);
 
 	sa_set_str(&ip, "127.0.0.1", 0);
 	/* Four pairs: room for exactly two relays (two endpoints each). */

@@ -31,6 +31,9 @@ extern const struct unit_case conf_cases[], tmr_cases[], sdp_cases[],
 
 /** A temporary file path unique to this run. */
 const char *unit_tmpfile(const char *name);
+/** The first of n consecutive UDP ports on 127.0.0.1 nobody holds now
+ * (other programs on this machine may hold some; tests need exact counts). */
+uint16_t unit_free_ports(int n);
 /** Run the libre loop for ms milliseconds. */
 void unit_run_loop(unsigned ms);
 
