@@ -261,6 +261,22 @@ size_t ivr_number_words(const char *lang, uint32_t n, const char **names,
 		words_zh(n, names, max);
 }
 
+size_t ivr_duration_words(const char *lang, uint32_t seconds,
+			  const char **names, size_t max)
+{
+	bool minutes = seconds >= 60;
+	uint32_t n = minutes ? (seconds + 59) / 60 : seconds;
+	size_t k;
+
+	if (max < 2)
+		return 0;
+	k = ivr_number_words(lang, n, names, max - 1);
+	if (!k)
+		return 0;
+	names[k++] = minutes ? "minutes" : "seconds";
+	return k;
+}
+
 size_t ivr_say_number(const struct ivr *ivr, const char *lang, uint32_t n,
 		      struct audio **parts, size_t max)
 {

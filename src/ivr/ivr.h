@@ -41,6 +41,10 @@ int  ivr_reload(struct ivr *ivr);
  * returns how many (0 if a prompt is missing or n is out of range). */
 size_t ivr_say_number(const struct ivr *ivr, const char *lang, uint32_t n,
 		      struct audio **parts, size_t max);
+/** Prompt names that say a duration: whole minutes from 60 s on (rounded
+ * up), else seconds — "3 分钟" / "3 minutes". */
+size_t ivr_duration_words(const char *lang, uint32_t seconds,
+			  const char **names, size_t max);
 /** The words of n in lang as prompt names, for tests and logs. */
 size_t ivr_number_words(const char *lang, uint32_t n, const char **names,
 			size_t max);

@@ -47,6 +47,20 @@ static void english_numbers(void)
 	words("en", 12345, "num_12 num_1000 digit_3 num_100 num_40 digit_5");
 }
 
+static void durations(void)
+{
+	const char *names[16];
+	size_t k = ivr_duration_words("zh", 45, names, 16);
+	CHECK_EQ(k, 4);
+	CHECK_STR(names[0], "digit_4");
+	CHECK_STR(names[3], "seconds");
+	k = ivr_duration_words("en", 125, names, 16);   /* 3 minutes */
+	CHECK_EQ(k, 2);
+	CHECK_STR(names[0], "digit_3");
+	CHECK_STR(names[1], "minutes");
+	CHECK_EQ(ivr_duration_words("en", 5, names, 1), 0);
+}
+
 static void out_of_range(void)
 {
 	const char *names[4];
@@ -58,6 +72,7 @@ static void out_of_range(void)
 const struct unit_case ivr_cases[] = {
 	{"chinese_numbers", chinese_numbers},
 	{"english_numbers", english_numbers},
+	{"durations", durations},
 	{"out_of_range", out_of_range},
 	{NULL, NULL},
 };
