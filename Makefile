@@ -34,8 +34,8 @@ $(BUILD)/%.o: %.c $(wildcard src/*/*.h)
 
 $(BUILD)/laoyou: $(OBJS) $(BUILD)/src/main.o
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS) -Wl,-Map=$(BUILD)/laoyou.map
-	@! grep -q 'libre.a(tmr.o)' $(BUILD)/laoyou.map || \
-		{ echo "libre's tmr.o was linked: the heap timer is not in use" >&2; exit 1; }
+	@! grep -qE 'libre.a\((tmr|rand)\.o\)' $(BUILD)/laoyou.map || \
+		{ echo "libre's tmr.o or rand.o was linked: ours are not in use" >&2; exit 1; }
 
 $(BUILD)/unit: $(OBJS) $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 	$(CC) $(CFLAGS) -o $@ $^ $(LIBS)

@@ -75,6 +75,7 @@ static void fork_handler(const char *uri, const struct sa *src,
 /* Ring number: an extension's contacts, or the trunk.  Returns how many
  * legs started; *code says why none did. */
 static uint32_t fork_number(struct call *c, const char *number,
+			    const struct store_account *known,
 			    const struct msdp *offer, uint32_t hops,
 			    uint16_t *code)
 {
@@ -84,7 +85,13 @@ static uint32_t fork_number(struct call *c, const char *number,
 	int err;
 
 	*code = 480;
-	err = store_account_by_ext(cs->st, number, &callee);
+	if (known) {
+		callee = *known;
+		err = 0;
+	}
+	else {
+		err = store_account_by_ext(cs->st, number, &callee);
+	}
 	if (err == ENOENT && !route_is_outside(number)) {
 		*code = 404;
 		return 0;
@@ -170,7 +177,7 @@ int call_transfer(struct call *c, const char *number, uint32_t ring_s)
 	offer = c->offer_a;
 	offer.ncodecs = 1;
 	str_ncpy(c->rec.codec, offer.codecs[0].name, sizeof(c->rec.codec));
-	if (!fork_number(c, number, &offer, 0, &code)) {
+	if (!fork_number(c, number, NULL, &offer, 0, &code)) {
 		log_msg(LOG_INFO, c->callid, "call: transfer to %s: %u",
 			number, code);
 		return code == 403 ? EPERM : code == 404 ? ENOENT : EAGAIN;
@@ -225,7 +232,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	char dialled[64];
 	const struct sip_hdr *hops_hdr;
 	uint32_t limit, hops = 0, started;
-	bool for_app;
+	bool for_app, have_callee = false;
 	struct call_app *app = NULL;
 	uint16_t code;
 	int err;
@@ -323,6 +330,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 			reject(cs, msg, 480, "Temporarily Unavailable");
 			return;
 		}
+		have_callee = !err;
 	}
 
 	c = call_alloc_for(cs, msg, &caller, dialled, &offer);
@@ -355,7 +363,8 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	}
 
 	(void)sip_reply(cs->sip, msg, 100, "Trying");
-	started = fork_number(c, dialled, &offer, hops, &code);
+	started = fork_number(c, dialled, have_callee ? &callee : NULL, &offer,
+			      hops, &code);
 	if (!started) {
 		leg_reply_caller(c, code, code == 404 ? "Not Found" :
 				 code == 403 ? "Forbidden" :
