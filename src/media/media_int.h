@@ -6,8 +6,9 @@
 int  portpool_bind(struct portpool *pp, uint16_t *portp,
 		   struct udp_sock **rtpp, struct udp_sock **rtcpp,
 		   udp_recv_h *rtph, udp_recv_h *rtcph, void *arg);
-/** Give a port pair back. */
-void portpool_release(struct portpool *pp, uint16_t port);
+/** Give a port pair back, with its sockets (kept for reuse, or closed). */
+void portpool_release(struct portpool *pp, uint16_t port,
+		      struct udp_sock *rtp, struct udp_sock *rtcp);
 /** The pool's IP address. */
 const struct sa *portpool_ip(const struct portpool *pp);
 

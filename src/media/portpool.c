@@ -1,16 +1,32 @@
 /*
  * RTP port pool.  A bitmap of even ports; allocation walks on from where the
  * last one stopped, so a port just freed is not handed out again at once
- * (late packets of the old call land nowhere).  libre's UDP sockets set
- * SO_REUSEADDR, so binding cannot tell us a port is ours: the bitmap can.
+ * (late packets of the old call land nowhere).
+ *
+ * Opening and closing four sockets a call cost a fifth of a short call's
+ * CPU (bench/cps/PROFILE.md), so released pairs stay bound, up to SPARES,
+ * and are reused oldest first once they have rested QUARANTINE ms — long
+ * enough for the old call's last packets to have arrived and been dropped.
  */
 #include <string.h>
 #include <re.h>
 #include "media/media.h"
 #include "media/media_int.h"
 #include "core/log.h"
+#include "core/clock.h"
+
+enum { SPARES = 4096, QUARANTINE = 2000 };
+
+struct spare {
+	struct le le;
+	uint16_t port;
+	struct udp_sock *rtp, *rtcp;
+	uint64_t since;
+};
 
 struct portpool {
+	struct list spares;        /* oldest first */
+	uint32_t nspares;
 	struct sa ip;
 	uint16_t min;              /* first even port */
 	uint32_t n;                /* pairs */
@@ -19,10 +35,29 @@ struct portpool {
 	uint8_t *bits;
 };
 
+static void spare_destructor(void *arg)
+{
+	struct spare *sp = arg;
+
+	list_unlink(&sp->le);
+	mem_deref(sp->rtp);
+	mem_deref(sp->rtcp);
+}
+
 static void destructor(void *arg)
 {
 	struct portpool *pp = arg;
+
+	list_flush(&pp->spares);
 	mem_deref(pp->bits);
+}
+
+/* A spare socket hears nothing but the old call's stragglers. */
+static void drop_handler(const struct sa *src, struct mbuf *mb, void *arg)
+{
+	(void)src;
+	(void)mb;
+	(void)arg;
 }
 
 int portpool_alloc(struct portpool **ppp, const struct sa *ip, uint16_t min,
@@ -64,11 +99,31 @@ static void set_bit(struct portpool *pp, uint32_t i, bool on)
 		pp->bits[i / 8] &= (uint8_t)~(1u << (i % 8));
 }
 
+static int reuse(struct portpool *pp, struct spare *sp, uint16_t *portp,
+		 struct udp_sock **rtpp, struct udp_sock **rtcpp,
+		 udp_recv_h *rtph, udp_recv_h *rtcph, void *arg)
+{
+	udp_handler_set(sp->rtp, rtph, arg);
+	udp_handler_set(sp->rtcp, rtcph, arg);
+	*portp = sp->port;
+	*rtpp = sp->rtp;
+	*rtcpp = sp->rtcp;
+	sp->rtp = sp->rtcp = NULL;
+	pp->nspares--;
+	pp->used++;
+	mem_deref(sp);
+	return 0;
+}
+
 int portpool_bind(struct portpool *pp, uint16_t *portp,
 		  struct udp_sock **rtpp, struct udp_sock **rtcpp,
 		  udp_recv_h *rtph, udp_recv_h *rtcph, void *arg)
 {
 	int err = EADDRINUSE;
+	struct spare *sp = list_ledata(pp->spares.head);
+
+	if (sp && clock_mono_ms() - sp->since >= QUARANTINE)
+		return reuse(pp, sp, portp, rtpp, rtcpp, rtph, rtcph, arg);
 
 	for (uint32_t tries = 0; tries < pp->n; tries++) {
 		uint32_t i = pp->next;
@@ -77,6 +132,7 @@ int portpool_bind(struct portpool *pp, uint16_t *portp,
 		uint16_t port;
 
 		pp->next = (pp->next + 1) % pp->n;
+		/* In use, or resting as a spare. */
 		if (bit(pp, i))
 			continue;
 
@@ -104,20 +160,47 @@ int portpool_bind(struct portpool *pp, uint16_t *portp,
 		*rtcpp = b;
 		return 0;
 	}
+	/* No free port left: a resting pair is better than none. */
+	if (sp)
+		return reuse(pp, sp, portp, rtpp, rtcpp, rtph, rtcph, arg);
 	return err;
 }
 
-void portpool_release(struct portpool *pp, uint16_t port)
+void portpool_release(struct portpool *pp, uint16_t port,
+		      struct udp_sock *rtp, struct udp_sock *rtcp)
 {
+	struct spare *sp;
 	uint32_t i;
 
-	if (!pp || port < pp->min)
+	if (!pp || port < pp->min) {
+		mem_deref(rtp);
+		mem_deref(rtcp);
 		return;
+	}
 	i = (uint32_t)(port - pp->min) / 2;
-	if (i >= pp->n || !bit(pp, i))
+	if (i >= pp->n || !bit(pp, i)) {
+		mem_deref(rtp);
+		mem_deref(rtcp);
 		return;
-	set_bit(pp, i, false);
+	}
 	pp->used--;
+	sp = pp->nspares < SPARES && rtp && rtcp ?
+		mem_zalloc(sizeof(*sp), spare_destructor) : NULL;
+	if (!sp) {
+		set_bit(pp, i, false);
+		mem_deref(rtp);
+		mem_deref(rtcp);
+		return;
+	}
+	/* The port stays marked taken while it rests as a spare. */
+	udp_handler_set(rtp, drop_handler, NULL);
+	udp_handler_set(rtcp, drop_handler, NULL);
+	sp->port = port;
+	sp->rtp = rtp;
+	sp->rtcp = rtcp;
+	sp->since = clock_mono_ms();
+	list_append(&pp->spares, &sp->le, sp);
+	pp->nspares++;
 }
 
 uint32_t portpool_used(const struct portpool *pp)

@@ -22,10 +22,13 @@ static void destructor(void *arg)
 	for (int i = 0; i < 2; i++) {
 		player_stop(&mr->ep[i]);
 		mem_deref(mr->ep[i].inband);
-		mem_deref(mr->ep[i].rtp);
-		mem_deref(mr->ep[i].rtcp);
 		if (mr->ep[i].port)
-			portpool_release(mr->pp, mr->ep[i].port);
+			portpool_release(mr->pp, mr->ep[i].port,
+					 mr->ep[i].rtp, mr->ep[i].rtcp);
+		else {
+			mem_deref(mr->ep[i].rtp);
+			mem_deref(mr->ep[i].rtcp);
+		}
 	}
 	mem_deref(mr->pp);
 }
