@@ -51,31 +51,53 @@ static int answer_for_a(struct call *c, const struct msdp *ans_b,
 
 /* ---------- the caller's leg ---------- */
 
+/* A re-INVITE from side `side`: answer it at once from the anchored media
+ * (libre sends 200 immediately) and remember the peer's new SDP in *s. */
+static int answer_reinvite(struct call *c, enum mside side,
+			   const struct sip_msg *msg, struct msdp *s,
+			   struct mbuf **descp)
+{
+	struct msdp ans;
+	int err;
+
+	err = leg_body_sdp(msg, s);
+	if (err || s->audio_idx < 0 || !s->ncodecs)
+		return err ? err : EPROTO;
+	if (side == MSIDE_A) {
+		ans = *s;
+		msdp_intersect(&ans, s, c->b ? &c->sdp_b : &c->offer_a);
+	}
+	else {
+		ans = c->offer_a;
+		msdp_intersect(&ans, &c->offer_a, s);
+	}
+	if (!ans.ncodecs)
+		return EPROTO;
+	if (side == MSIDE_A)
+		c->offer_a = *s;
+	else
+		c->sdp_b = *s;
+	mrelay_set_remote(c->mr, side, &s->addr, s->dir);
+	err = leg_sdp_for(c, side, &ans, msdp_dir_reverse(s->dir), descp);
+	if (!err)
+		log_msg(LOG_INFO, c->callid, "call: %s re-INVITE (%s)",
+			side == MSIDE_A ? "caller" : "callee",
+			msdp_dir_name(s->dir));
+	return err;
+}
+
 static int a_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 			   void *arg)
 {
 	struct call *c = arg;
-	struct msdp s, ans;
 	struct mbuf *mb = NULL;
+	struct msdp s;
 	int err;
 
-	/* A re-INVITE: answer now from the anchored media (libre sends 200
-	 * at once), then carry the change to the callee. */
-	err = leg_body_sdp(msg, &s);
-	if (err || s.audio_idx < 0 || !s.ncodecs)
-		return err ? err : EPROTO;
-	ans = s;
-	msdp_intersect(&ans, &s, c->b ? &c->sdp_b : &c->offer_a);
-	if (!ans.ncodecs)
-		return EPROTO;
-	c->offer_a = s;
-	mrelay_set_remote(c->mr, MSIDE_A, &s.addr, s.dir);
-	err = leg_sdp_for(c, MSIDE_A, &ans, msdp_dir_reverse(s.dir), descp);
+	err = answer_reinvite(c, MSIDE_A, msg, &s, descp);
 	if (err)
 		return err;
-	log_msg(LOG_INFO, c->callid, "call: caller re-INVITE (%s)",
-		msdp_dir_name(s.dir));
-
+	/* Then carry the change to the callee. */
 	if (c->b && !leg_sdp_for(c, MSIDE_B, &c->offer_a, s.dir, &mb)) {
 		(void)sipsess_modify(c->b->sess, mb);
 		mem_deref(mb);
@@ -289,27 +311,15 @@ static int b_offer_handler(struct mbuf **descp, const struct sip_msg *msg,
 {
 	struct leg *l = arg;
 	struct call *c = l->call;
-	struct msdp s, ans;
 	struct mbuf *mb = NULL;
+	struct msdp s;
 	int err;
 
 	if (c->b != l)
 		return EPROTO;
-	err = leg_body_sdp(msg, &s);
-	if (err || s.audio_idx < 0 || !s.ncodecs)
-		return err ? err : EPROTO;
-	ans = c->offer_a;
-	msdp_intersect(&ans, &c->offer_a, &s);
-	if (!ans.ncodecs)
-		return EPROTO;
-	c->sdp_b = s;
-	mrelay_set_remote(c->mr, MSIDE_B, &s.addr, s.dir);
-	err = leg_sdp_for(c, MSIDE_B, &ans, msdp_dir_reverse(s.dir), descp);
+	err = answer_reinvite(c, MSIDE_B, msg, &s, descp);
 	if (err)
 		return err;
-	log_msg(LOG_INFO, c->callid, "call: callee re-INVITE (%s)",
-		msdp_dir_name(s.dir));
-
 	if (c->a && !answer_for_a(c, &s, &mb)) {
 		(void)sipsess_modify(c->a, mb);
 		mem_deref(mb);
