@@ -28,6 +28,7 @@ struct dqueue {
 	struct acd_queue *q;
 	uint32_t ring_s, wrapup_s, max_wait_s, max_len, announce_s;
 	bool join_empty;
+	uint32_t aht_ms;           /* handle time, smoothed over calls */
 };
 
 struct dagent {
@@ -123,12 +124,29 @@ static struct call *live_call(const struct desk_wait *w)
 static void agent_ready_later(struct dagent *da, uint32_t wrap_s);
 static void missed_task(struct desk_wait *w);
 
+/* Estimated wait: the calls ahead, shared among the agents logged in,
+ * each taking the queue's smoothed handle time (talk and wrap-up). */
+static uint32_t ewt(const struct desk_wait *w, uint32_t position)
+{
+	uint32_t counts[AGENT_STATES], agents;
+
+	acd_queue_agents(w->dq->q, counts);
+	agents = counts[AGENT_READY] + counts[AGENT_RESERVED] +
+		counts[AGENT_ON_CALL] + counts[AGENT_WRAP_UP];
+	if (!agents || !w->dq->aht_ms)
+		return 0;
+	return (uint32_t)(((uint64_t)position * w->dq->aht_ms / agents +
+			   999) / 1000);
+}
+
 static void announce(void *arg)
 {
 	struct desk_wait *w = arg;
 
-	if (w->e && w->h)
-		w->h(DESK_POSITION, acd_entry_position(w->e), w->arg);
+	if (w->e && w->h) {
+		uint32_t pos = acd_entry_position(w->e);
+		w->h(DESK_POSITION, pos, ewt(w, pos), w->arg);
+	}
 	if (w->dq->announce_s)
 		tmr_start(&w->tmr_announce, w->dq->announce_s * 1000ULL,
 			  announce, w);
@@ -149,7 +167,7 @@ static void wait_end(struct desk_wait *w, const char *event,
 	w->e = NULL;
 	mem_deref(w);
 	if (h)
-		h(ev, 0, arg);
+		h(ev, 0, 0, arg);
 }
 
 static void max_wait(void *arg)
@@ -375,7 +393,7 @@ void desk_transfer_result(struct desk_wait *w, uint16_t scode)
 		acd_offer_answered(w->e, da->ag);
 		w->e = NULL;
 		if (w->h)
-			w->h(DESK_CONNECTED, 0, w->arg);
+			w->h(DESK_CONNECTED, 0, 0, w->arg);
 		return;
 	}
 	da->w = NULL;
@@ -389,6 +407,9 @@ void desk_bridge_end(struct desk_wait *w, bool by_agent)
 	uint32_t talk = (uint32_t)(clock_mono_ms() - w->connected_ms);
 
 	if (da) {
+		uint32_t handle = talk + w->dq->wrapup_s * 1000;
+		w->dq->aht_ms = w->dq->aht_ms ?
+			(w->dq->aht_ms * 7 + handle) / 8 : handle;
 		qlog(w, by_agent ? "COMPLETEAGENT" : "COMPLETECALLER", da,
 		     talk);
 		da->w = NULL;

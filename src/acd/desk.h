@@ -23,9 +23,10 @@ enum desk_event {
 	DESK_EMPTY,      /* nobody logged in and join-empty is off */
 };
 
-/** What happens to a caller in line; position counts from 1. */
+/** What happens to a caller in line; position counts from 1, and ewt_s is
+ * the estimated wait (0 when unknown). */
 typedef void (desk_event_h)(enum desk_event ev, uint32_t position,
-			    void *arg);
+			    uint32_t ewt_s, void *arg);
 
 /** The desk over calls and the store; claims the agents' feature codes. */
 int  desk_alloc(struct desk **dp, struct calls *cs, struct sipd *sd,

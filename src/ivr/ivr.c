@@ -599,7 +599,8 @@ static void hold_music(void *arg)
 		play_one(ic, "hold_music", hold_music);
 }
 
-static void desk_handler(enum desk_event ev, uint32_t position, void *arg)
+static void desk_handler(enum desk_event ev, uint32_t position,
+			 uint32_t ewt_s, void *arg)
 {
 	struct icall *ic = arg;
 	const struct node *n = ic->node;
@@ -608,8 +609,9 @@ static void desk_handler(enum desk_event ev, uint32_t position, void *arg)
 	switch (ev) {
 
 	case DESK_POSITION: {
-		/* "您前面还有 3 位" / "You are number 3 in line" */
-		struct audio *list[16];
+		/* "您前面还有 3 位" / "You are number 3 in line", then
+		 * "预计等待 2 分钟" / "Your estimated wait is 2 minutes" */
+		struct audio *list[32];
 		size_t k = 0, m;
 		struct audio *a = prompt_find(ic->ivr, ic->lang, "pos_before");
 
@@ -622,6 +624,20 @@ static void desk_handler(enum desk_event ev, uint32_t position, void *arg)
 		a = prompt_find(ic->ivr, ic->lang, "pos_after");
 		if (a)
 			list[k++] = a;
+		if (m && ewt_s) {
+			const char *names[12];
+			size_t nw = ivr_duration_words(ic->lang, ewt_s, names,
+						       ARRAY_SIZE(names));
+			struct audio *wb = prompt_find(ic->ivr, ic->lang,
+						       "wait_before");
+			if (nw && wb)
+				list[k++] = wb;
+			for (size_t i = 0; wb && i < nw; i++) {
+				a = prompt_find(ic->ivr, ic->lang, names[i]);
+				if (a)
+					list[k++] = a;
+			}
+		}
 		if (m && !call_play(ic->call, list, k, hold_music, ic))
 			ic->announcing = true;
 		return;

@@ -264,3 +264,30 @@ def test_wrapup_holds_the_next_call_and_figures_survive_a_restart():
     srv.start()
     check(srv.cli("kpi", "--queue", "support").stdout == before, "figures changed on restart")
     check("desk: 1 queue(s), 2 agent(s)" in srv.tail(200), "queues not restored")
+
+
+def test_estimated_wait_is_announced():
+    site = json.loads(json.dumps(SITE))
+    site["queues"]["support"].update({"wrapup": 1, "announce": 10})
+    site["flows"]["line"]["nodes"]["q"]["prompts"] = ["beep"]
+    srv = server(site)
+    alice = phone(srv, "alice", mode="bye", hold_ms=8000, calls=3)
+    feature(srv, "alice", "*61")
+    # A first call teaches the queue its handle time: ~8 s talk + 1 s wrap-up.
+    first = ivr_caller(srv.tmp, "first", "caller", "cpw", "7000", [("wait_bye",)])
+    check(first.run(f"127.0.0.1:{srv.sip_port}", timeout=30) == 0, first.errors())
+    time.sleep(1.5)                                  # alice wraps up
+    busy = ivr_caller(srv.tmp, "busy", "caller", "cpw", "7000", [("wait_bye",)])
+    busy.start(f"127.0.0.1:{srv.sip_port}")
+    srv.wait_for(lambda: qlog(srv).count("CONNECT:alice") == 2, what="alice busy")
+    c = ivr_caller(srv.tmp, "waits", "caller", "cpw", "7000", [("wait_bye",)])
+    cap = Capture(srv.tmp, c.media_port)
+    check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=40) == 0, c.errors())
+    cap.stop()
+    check(busy.wait(20) == 0, busy.errors())
+    names = ("pos_before", "digit_0", "pos_after", "wait_before", "digit_9", "seconds")
+    samples = sum(wav_packets(os.path.join(PROMPTS, "zh", n + ".wav"), samples=True)
+                  for n in names)
+    want = (samples + 159) // 160
+    spurts = cap.spurts()
+    check(want in spurts, f"no '前面还有零位，预计等待九秒' ({want} packets) in {spurts}")
