@@ -8,6 +8,7 @@
 #include "core/conf.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "kpi/kpi.h"
 #include "cdr/cdr.h"
 #include "server/server.h"
 #include "site/site.h"
@@ -31,17 +32,17 @@ static void usage(FILE *f)
 "       laoyou callbacks -c FILE\n"
 "       laoyou kpi [--queue Q] [--agent A] [--hotline N] [--from DATE]\n"
 "                  [--to DATE] [--sl SECONDS]\n"
-"                  [--short SECONDS] -c FILE\n"
+"                  [--short SECONDS] [--sl-abandons count|ignore] -c FILE\n"
 "  -c FILE may be replaced by --db PATH for the account and cdr commands.\n");
 }
 
 enum { OPT_SECRET = 256, OPT_EXT, OPT_NAME, OPT_KIND, OPT_OUTBOUND,
        OPT_MAXCALLS, OPT_FROM, OPT_DB, OPT_CSV, OPT_HOTLINE, OPT_SINCE,
-       OPT_UNTIL, OPT_QUEUE, OPT_SL, OPT_SHORT, OPT_AGENT };
+       OPT_UNTIL, OPT_QUEUE, OPT_SL, OPT_SHORT, OPT_AGENT, OPT_SLAB };
 
 struct opts {
 	const char *conf, *db, *secret, *ext, *name, *kind, *from;
-	const char *hotline, *since, *until, *queue, *agent;
+	const char *hotline, *since, *until, *queue, *agent, *sl_abandons;
 	long sl, short_s;
 	bool outbound, csv;
 	long max_calls, count;
@@ -66,6 +67,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"sl", required_argument, NULL, OPT_SL},
 		{"short", required_argument, NULL, OPT_SHORT},
 		{"agent", required_argument, NULL, OPT_AGENT},
+		{"sl-abandons", required_argument, NULL, OPT_SLAB},
 		{"config", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
@@ -96,6 +98,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case OPT_QUEUE: o->queue = optarg; break;
 		case OPT_SL: o->sl = atol(optarg); break;
 		case OPT_SHORT: o->short_s = atol(optarg); break;
+		case OPT_SLAB: o->sl_abandons = optarg; break;
 		case OPT_AGENT: o->agent = optarg; break;
 		default: return EINVAL;
 		}
@@ -425,63 +428,62 @@ static int cmd_callbacks(int argc, char **argv)
 	return rc;
 }
 
-static double pct(uint64_t a, uint64_t b)
-{
-	return b ? 100.0 * (double)a / (double)b : 0.0;
-}
-
 static int cmd_kpi(int argc, char **argv)
 {
 	struct store *st = NULL;
-	struct store_kpi k;
+	struct kpi_query q;
+	struct kpi k;
 	struct conf cf;
 	struct opts o;
-	int64_t from = 0, to = INT64_MAX;
-	uint64_t counted;
 	int rc;
 
+	kpi_query_init(&q);
 	if (parse_opts(&o, argc, argv) ||
-	    (o.since && parse_when(o.since, &from)) ||
-	    (o.until && parse_when(o.until, &to)) || o.sl < 1 ||
-	    o.sl > 3600 || o.short_s < 0 || o.short_s > 3600) {
-		fprintf(stderr, "laoyou: kpi [--queue Q] [--from YYYY-MM-DD"
-			"[THH:MM:SS]] [--to …] [--sl 1-3600] [--short "
-			"0-3600] -c FILE\n");
+	    (o.since && parse_when(o.since, &q.from_ms)) ||
+	    (o.until && parse_when(o.until, &q.to_ms)) || o.sl < 1 ||
+	    o.sl > 3600 || o.short_s < 0 || o.short_s > 3600 ||
+	    (o.sl_abandons && strcmp(o.sl_abandons, "count") &&
+	     strcmp(o.sl_abandons, "ignore"))) {
+		fprintf(stderr, "laoyou: kpi [--queue Q] [--agent A] "
+			"[--hotline N] [--from YYYY-MM-DD[THH:MM:SS]] [--to …] "
+			"[--sl 1-3600] [--short 0-3600] [--sl-abandons "
+			"count|ignore] -c FILE\n");
 		return 2;
 	}
 	rc = open_store(&st, &o, &cf);
 	if (rc)
 		return rc;
-	if (store_kpi(st, o.queue ? o.queue : "", o.agent ? o.agent : "",
-		      o.hotline ? o.hotline : "", from, to, (uint32_t)o.sl,
-		      (uint32_t)o.short_s, &k)) {
+	q.queue = o.queue;
+	q.agent = o.agent;
+	q.hotline = o.hotline;
+	q.sl_s = (uint32_t)o.sl;
+	q.short_s = (uint32_t)o.short_s;
+	q.sl_abandons = !o.sl_abandons || !strcmp(o.sl_abandons, "count");
+	if (kpi_compute(st, &q, &k)) {
 		mem_deref(st);
 		return 1;
 	}
-	/* Short abandons (hung up within --short s) are not counted as
-	 * offered: the caller never gave the queue a chance. */
-	counted = k.offered - k.short_abandoned;
 	printf("queue              %s\n", o.queue ? o.queue : "(all)");
 	if (o.agent)
 		printf("agent              %s (offered = rung to it)\n",
 		       o.agent);
 	if (o.hotline)
 		printf("hotline            %s\n", o.hotline);
-	printf("offered            %llu\n", (unsigned long long)counted);
+	printf("offered            %llu\n", (unsigned long long)k.offered);
 	printf("answered           %llu\n", (unsigned long long)k.answered);
 	printf("abandoned          %llu (short, not counted: %llu)\n",
-	       (unsigned long long)(k.abandoned - k.short_abandoned),
+	       (unsigned long long)k.abandoned,
 	       (unsigned long long)k.short_abandoned);
 	printf("timed out          %llu\n", (unsigned long long)k.timeouts);
-	printf("connect rate       %.2f%%\n", pct(k.answered, counted));
-	printf("service level      %.2f%% answered within %lds\n",
-	       pct(k.answered_in_sl, counted), o.sl);
-	printf("ASA                %.1fs\n", k.answered ?
-	       (double)k.wait_ms_sum / 1000.0 / (double)k.answered : 0.0);
-	printf("AHT                %.1fs\n", k.completed ?
-	       (double)k.talk_ms_sum / 1000.0 / (double)k.completed : 0.0);
-	printf("longest wait       %.1fs\n", (double)k.longest_wait_ms /
-	       1000.0);
+	printf("connect rate       %.2f%%\n", k.connect_rate);
+	printf("service level      %.2f%% answered within %lds%s\n",
+	       k.service_level, o.sl, q.sl_abandons ? "" :
+	       " (abandons not counted)");
+	printf("ASA                %.1fs\n", k.asa_s);
+	printf("AHT                %.1fs\n", k.aht_s);
+	printf("longest wait       %.1fs\n", k.longest_wait_s);
+	printf("occupancy          %.2f%% (%s)\n", k.occupancy,
+	       o.agent ? o.agent : "all agents");
 	mem_deref(st);
 	return 0;
 }

@@ -80,6 +80,8 @@ struct acd {
 	uint64_t now;
 	uint32_t max_misses;
 	bool deciding;             /* a decision is offering: no re-entry */
+	acd_state_h *stateh;
+	void *state_arg;
 };
 
 static const char *strategy_names[ACD_STRATEGIES] = {
@@ -140,6 +142,23 @@ int acd_alloc(struct acd **ap, acd_offer_h *offerh, void *arg)
 	}
 	*ap = a;
 	return 0;
+}
+
+void acd_set_stateh(struct acd *a, acd_state_h *h, void *arg)
+{
+	a->stateh = h;
+	a->state_arg = arg;
+}
+
+/* Every change of state goes through here, so an observer (the agent
+ * state log, the API's events) sees each one exactly once. */
+static void move(struct acd_agent *ag, enum acd_agent_state s)
+{
+	enum acd_agent_state from = ag->state;
+
+	ag->state = s;
+	if (ag->a->stateh && from != s)
+		ag->a->stateh(ag, from, ag->a->state_arg);
 }
 
 void acd_set_clock(struct acd *a, uint64_t now_ms)
@@ -429,7 +448,7 @@ static void offer(struct acd_entry *e, struct acd_agent *ag)
 {
 	struct acd *a = e->q->a;
 
-	ag->state = AGENT_RESERVED;
+	move(ag, AGENT_RESERVED);
 	ag->offered = e;
 	e->offers++;
 	list_append(&e->agents, &ag->le_off, ag);
@@ -587,7 +606,7 @@ static void release_offers(struct acd_entry *e)
 	while (e->agents.head) {
 		struct acd_agent *ag = e->agents.head->data;
 		unoffer(ag);
-		ag->state = AGENT_READY;
+		move(ag, AGENT_READY);
 		settle_agent(ag);
 	}
 }
@@ -609,7 +628,7 @@ void acd_offer_answered(struct acd_entry *e, struct acd_agent *ag)
 	struct acd *a = e->q->a;
 
 	unoffer(ag);
-	ag->state = AGENT_ON_CALL;
+	move(ag, AGENT_ON_CALL);
 	ag->oncall_since = a->now;
 	ag->calls++;
 	ag->misses = 0;
@@ -626,12 +645,12 @@ void acd_offer_failed(struct acd_entry *e, struct acd_agent *ag)
 	unoffer(ag);
 	e->skip = ag;
 	if (++ag->misses >= a->max_misses) {
-		ag->state = AGENT_NOT_READY;
 		str_ncpy(ag->reason, "missed", sizeof(ag->reason));
+		move(ag, AGENT_NOT_READY);
 		ag->misses = 0;
 	}
 	else {
-		ag->state = AGENT_READY;
+		move(ag, AGENT_READY);
 		ag->idle_since = a->now;
 	}
 	if (!e->offers) {
@@ -670,9 +689,11 @@ int acd_agent_set_state(struct acd_agent *ag, enum acd_agent_state s,
 		return EPERM;
 	if (ag->state == AGENT_ON_CALL)
 		ag->talk_ms += a->now - ag->oncall_since;
-	ag->state = s;
 	str_ncpy(ag->reason, s == AGENT_NOT_READY && reason ? reason : "",
 		 sizeof(ag->reason));
+	if (s == ag->state && a->stateh)  /* not-ready for a new reason */
+		a->stateh(ag, s, a->state_arg);
+	move(ag, s);
 	if (s == AGENT_READY) {
 		ag->idle_since = a->now;
 		settle_agent(ag);

@@ -39,9 +39,16 @@ struct acd_req {
 typedef void (acd_offer_h)(struct acd_entry *e, struct acd_agent *ag,
 			   void *arg);
 
+/** An agent's state changed from `from` (or its not-ready reason did:
+ * then from equals the current state).  Must not call back into acd. */
+typedef void (acd_state_h)(struct acd_agent *ag, enum acd_agent_state from,
+			   void *arg);
+
 /** An empty model; decisions go to offerh.  now_ms is the clock in use
  * (tests and the benchmark pass their own). */
 int  acd_alloc(struct acd **ap, acd_offer_h *offerh, void *arg);
+/** Observe every agent state change (one observer). */
+void acd_set_stateh(struct acd *a, acd_state_h *h, void *arg);
 /** Set the model's clock (monotonic ms). */
 void acd_set_clock(struct acd *a, uint64_t now_ms);
 

@@ -39,6 +39,7 @@ struct dagent {
 	char account[STORE_USER_MAX];
 	struct tmr tmr_wrap;
 	struct desk_wait *w;       /* the call it rings or talks to */
+	struct le le_ring;         /* in that call's ring or fail set */
 	bool supervisor;
 };
 
@@ -48,7 +49,9 @@ struct desk_wait {
 	struct call *call;
 	struct dqueue *dq;
 	struct acd_entry *e;
-	struct dagent *ringing, *agent;
+	struct list ring;          /* agents rung now (ring-all: several) */
+	struct list fails;         /* agents that could not be rung */
+	struct dagent *agent;
 	desk_event_h *h;
 	void *arg;
 	struct tmr tmr_announce, tmr_max, tmr_retry;
@@ -58,6 +61,7 @@ struct desk_wait {
 	char cb_number[32];
 	char cb_as[STORE_USER_MAX];
 	struct call *cb_call;      /* that call, once placed */
+	bool cb_answered;
 };
 
 struct desk {
@@ -95,7 +99,89 @@ static void qlog(struct desk_wait *w, const char *event, struct dagent *da,
 			"%s not stored", event);
 	log_msg(LOG_INFO, call_id(w->call), "desk: %s %s%s%s", w->dq->name,
 		event, da ? " " : "", da ? da->id : "");
+	{
+		struct desk_queue_news n = {
+			.queue = ev.queue, .callid = ev.callid,
+			.caller = call_caller(w->call), .agent = ev.agent,
+			.event = event, .position = ev.position,
+			.waiting = w->dq->q ? acd_queue_waiting(w->dq->q) : 0,
+		};
+		event_publish(EVENT_QUEUE, &n);
+	}
 }
+
+/* Every state change is logged (occupancy is computed from the log) and
+ * published for the API. */
+static void agent_state_handler(struct acd_agent *ag,
+				enum acd_agent_state from, void *arg)
+{
+	struct desk *d = arg;
+	struct desk_agent_news n = {
+		.agent = acd_agent_id(ag),
+		.state = acd_state_name(acd_agent_state(ag)),
+		.reason = acd_agent_reason(ag),
+	};
+	(void)from;
+
+	if (store_agent_log(d->st, clock_wall_ms(), n.agent, n.state,
+			    n.reason))
+		log_error("desk: agent %s state %s not logged", n.agent,
+			  n.state);
+	event_publish(EVENT_AGENT_STATE, &n);
+}
+
+/* ---------- ring sets ---------- */
+
+/* Ring-all rings several agents for one call, the other strategies one;
+ * either way they are the wait's ring set until the transfer ends. */
+static void ring_add(struct desk_wait *w, struct list *set,
+		     struct dagent *da)
+{
+	da->w = w;
+	list_append(set, &da->le_ring, da);
+}
+
+static struct dagent *ring_first(const struct desk_wait *w)
+{
+	return w->ring.head ? w->ring.head->data : NULL;
+}
+
+/* Empty a set into out (so that handlers run after it is consistent). */
+static void ring_take_all(struct list *set, struct list *out)
+{
+	while (set->head) {
+		struct dagent *da = set->head->data;
+		list_unlink(&da->le_ring);
+		da->w = NULL;
+		list_append(out, &da->le_ring, da);
+	}
+}
+
+static void ring_forget(struct desk_wait *w)
+{
+	struct list gone = LIST_INIT;
+
+	ring_take_all(&w->ring, &gone);
+	ring_take_all(&w->fails, &gone);
+	while (gone.head)
+		list_unlink(gone.head);
+}
+
+/* Each agent of a set did not answer: a miss, and the call goes on. */
+static void ring_failed(struct desk_wait *w, struct list *set)
+{
+	struct list gone = LIST_INIT;
+
+	ring_take_all(set, &gone);
+	while (gone.head) {
+		struct dagent *da = gone.head->data;
+		list_unlink(&da->le_ring);
+		qlog(w, "RINGNOANSWER", da, 0);
+		acd_offer_failed(w->e, da->ag);
+	}
+}
+
+static void ring_agent(struct desk_wait *w, struct dagent *da);
 
 /* ---------- waits ---------- */
 
@@ -107,8 +193,7 @@ static void wait_destructor(void *arg)
 	tmr_cancel(&w->tmr_max);
 	tmr_cancel(&w->tmr_retry);
 	list_unlink(&w->le);
-	if (w->ringing)
-		w->ringing->w = NULL;
+	ring_forget(w);
 	if (w->agent && w->agent->w == w)
 		w->agent->w = NULL;
 	mem_deref(w->call);
@@ -160,8 +245,9 @@ static void wait_end(struct desk_wait *w, const char *event,
 	desk_event_h *h = w->h;
 	void *arg = w->arg;
 
-	if (w->ringing)
+	if (ring_first(w))
 		call_transfer_cancel(live_call(w));
+	ring_forget(w);
 	qlog(w, event, NULL, 0);
 	acd_entry_remove(w->e);
 	w->e = NULL;
@@ -175,18 +261,14 @@ static void max_wait(void *arg)
 	wait_end(arg, "EXITWITHTIMEOUT", DESK_TIMEOUT);
 }
 
-/* An agent's phone could not even be rung: count it as not answered. */
+/* Agents' phones that could not even be rung: count them as not
+ * answered (outside the model's decision, which is why it is a timer). */
 static void retry_later(void *arg)
 {
 	struct desk_wait *w = arg;
-	struct dagent *da = w->ringing;
 
-	if (!da)
-		return;
-	w->ringing = NULL;
-	da->w = NULL;
-	qlog(w, "RINGNOANSWER", da, 0);
-	acd_offer_failed(w->e, da->ag);
+	acd_set_clock(w->d->acd, clock_mono_ms());
+	ring_failed(w, &w->fails);
 }
 
 /* The caller we called back did not answer: give the agent back and let
@@ -195,9 +277,7 @@ static void callback_failed(void *arg)
 {
 	struct desk_wait *w = arg;
 
-	if (w->ringing)
-		w->ringing->w = NULL;
-	w->ringing = NULL;
+	ring_forget(w);
 	qlog(w, "CALLBACKFAILED", NULL, 0);
 	acd_set_clock(w->d->acd, clock_mono_ms());
 	acd_entry_remove(w->e);
@@ -208,20 +288,22 @@ static void callback_failed(void *arg)
 static void cb_answer(struct call *c, uint16_t scode, void *arg)
 {
 	struct desk_wait *w = arg;
-	struct store_account acc;
-	int err = ENOENT;
+	struct list reserved = LIST_INIT;
 
 	if (scode != 200) {
 		call_set_handlers(c, &(struct call_handlers){0}, NULL);
 		callback_failed(w);
 		return;
 	}
-	qlog(w, "CALLBACKANSWERED", w->ringing, 0);
-	if (w->ringing && !store_account_get(w->d->st, w->ringing->account,
-					     &acc))
-		err = call_transfer(c, acc.ext, w->dq->ring_s);
-	if (err)
-		tmr_start(&w->tmr_retry, 0, retry_later, w);
+	w->cb_answered = true;
+	qlog(w, "CALLBACKANSWERED", ring_first(w), 0);
+	/* The agents reserved for the call-back are rung now. */
+	ring_take_all(&w->ring, &reserved);
+	while (reserved.head) {
+		struct dagent *da = reserved.head->data;
+		list_unlink(&da->le_ring);
+		ring_agent(w, da);
+	}
 }
 
 static void cb_transfer(struct call *c, uint16_t scode, void *arg)
@@ -248,7 +330,7 @@ int desk_callback(struct desk_wait *w)
 	const struct store_cdr *rec = call_record(w->call);
 	struct store_account acc;
 
-	if (w->ringing || w->agent || w->callback)
+	if (ring_first(w) || w->agent || w->callback)
 		return EBUSY;
 	if (store_account_get(w->d->st, rec->caller, &acc) || !acc.ext[0])
 		return ENOENT;
@@ -262,18 +344,40 @@ int desk_callback(struct desk_wait *w)
 	return 0;
 }
 
+/* Ring an agent's phone for w: the first of the ring set starts the
+ * transfer, ring-all's others join it. */
+static void ring_agent(struct desk_wait *w, struct dagent *da)
+{
+	struct store_account acc;
+	int err = store_account_get(w->d->st, da->account, &acc);
+
+	if (!err)
+		err = ring_first(w) ? call_transfer_add(live_call(w), acc.ext) :
+			call_transfer(live_call(w), acc.ext, w->dq->ring_s);
+	if (err) {
+		log_msg(LOG_WARN, call_id(w->call), "desk: cannot ring agent "
+			"%s: %m", da->id, err);
+		ring_add(w, &w->fails, da);
+		tmr_start(&w->tmr_retry, 0, retry_later, w);
+		return;
+	}
+	ring_add(w, &w->ring, da);
+	log_msg(LOG_INFO, call_id(w->call), "desk: ringing %s", da->id);
+}
+
 static void offer_handler(struct acd_entry *e, struct acd_agent *ag,
 			  void *arg)
 {
 	struct desk_wait *w = acd_entry_ctx(e);
 	struct dagent *da = acd_agent_ctx(ag);
-	struct store_account acc;
-	int err = ENOENT;
+	int err;
 	(void)arg;
 
-	w->ringing = da;
-	da->w = w;
-	if (w->callback && !w->cb_call) {
+	if (w->callback && !w->cb_answered) {
+		/* Reserved until the caller we call back answers. */
+		ring_add(w, &w->ring, da);
+		if (w->cb_call)
+			return;
 		/* The agent is reserved; now the caller is called back. */
 		static const struct call_handlers h = {
 			.transferh = cb_transfer, .unbridgeh = cb_unbridge,
@@ -289,16 +393,7 @@ static void offer_handler(struct acd_entry *e, struct acd_agent *ag,
 		}
 		return;
 	}
-	if (!store_account_get(w->d->st, da->account, &acc))
-		err = call_transfer(live_call(w), acc.ext, w->dq->ring_s);
-	if (err) {
-		log_msg(LOG_WARN, call_id(w->call), "desk: cannot ring agent "
-			"%s: %m", da->id, err);
-		/* Not from inside the model's decision. */
-		tmr_start(&w->tmr_retry, 0, retry_later, w);
-		return;
-	}
-	log_msg(LOG_INFO, call_id(w->call), "desk: ringing %s", da->id);
+	ring_agent(w, da);
 }
 
 int desk_join(struct desk *d, struct call *c, const char *queue,
@@ -378,27 +473,35 @@ int desk_join(struct desk *d, struct call *c, const char *queue,
 
 void desk_transfer_result(struct desk_wait *w, uint16_t scode)
 {
-	struct dagent *da = w->ringing;
+	struct dagent *da = NULL;
+	const char *callee = call_record(live_call(w))->callee;
 
-	if (!da)
+	if (!ring_first(w))
 		return;
-	w->ringing = NULL;
 	acd_set_clock(w->d->acd, clock_mono_ms());
-	if (scode == 200) {
-		w->agent = da;
-		w->connected_ms = clock_mono_ms();
-		tmr_cancel(&w->tmr_announce);
-		tmr_cancel(&w->tmr_max);
-		qlog(w, "CONNECT", da, 0);
-		acd_offer_answered(w->e, da->ag);
-		w->e = NULL;
-		if (w->h)
-			w->h(DESK_CONNECTED, 0, 0, w->arg);
+	if (scode != 200) {
+		ring_failed(w, &w->ring);
 		return;
 	}
-	da->w = NULL;
-	qlog(w, "RINGNOANSWER", da, 0);
-	acd_offer_failed(w->e, da->ag);
+	/* The agent whose phone answered; ring-all's others are released
+	 * by the model (no miss: somebody answered first). */
+	for (struct le *le = w->ring.head; le && !da; le = le->next)
+		if (!strcmp(((struct dagent *)le->data)->account, callee))
+			da = le->data;
+	if (!da)
+		da = ring_first(w);
+	list_unlink(&da->le_ring);
+	ring_forget(w);
+	da->w = w;
+	w->agent = da;
+	w->connected_ms = clock_mono_ms();
+	tmr_cancel(&w->tmr_announce);
+	tmr_cancel(&w->tmr_max);
+	qlog(w, "CONNECT", da, 0);
+	acd_offer_answered(w->e, da->ag);
+	w->e = NULL;
+	if (w->h)
+		w->h(DESK_CONNECTED, 0, 0, w->arg);
 }
 
 void desk_bridge_end(struct desk_wait *w, bool by_agent)
@@ -424,11 +527,9 @@ void desk_leave(struct desk_wait *w, bool hung_up)
 		desk_bridge_end(w, false);
 		return;
 	}
-	if (w->ringing && !hung_up)
+	if (ring_first(w) && !hung_up)
 		call_transfer_cancel(live_call(w));
-	if (w->ringing)
-		w->ringing->w = NULL;
-	w->ringing = NULL;
+	ring_forget(w);
 	qlog(w, hung_up ? "ABANDON" : "EXITFLOW", NULL, 0);
 	if (hung_up)
 		missed_task(w);
@@ -622,6 +723,43 @@ static int num(const struct json *o, const char *key, uint32_t def,
 	return 0;
 }
 
+/* A reload keeps each agent's login: the new model's agents take the
+ * states of the old ones of the same name (wrap-up ends early).  The log
+ * gets "logged-out" for agents that start afresh, which also closes what
+ * the log held open when the process last stopped. */
+static void carry_states(struct desk *d, struct list *ags)
+{
+	int64_t now = clock_wall_ms();
+
+	for (struct le *le = ags->head; le; le = le->next) {
+		struct dagent *da = le->data;
+		struct acd_agent *old = d->acd ? acd_agent_find(d->acd, da->id)
+			: NULL;
+		enum acd_agent_state s = old ? acd_agent_state(old) :
+			AGENT_LOGGED_OUT;
+
+		if (s == AGENT_WRAP_UP || s == AGENT_RESERVED ||
+		    s == AGENT_ON_CALL)
+			s = AGENT_READY;
+		if (s != AGENT_LOGGED_OUT)
+			(void)acd_agent_set_state(da->ag, s,
+						  acd_agent_reason(old));
+		if (!old || s != acd_agent_state(old))
+			(void)store_agent_log(d->st, now, da->id,
+					      acd_state_name(s), old ? "" :
+					      "start");
+	}
+	for (struct le *le = d->agents.head; le; le = le->next) {
+		struct dagent *da = le->data;
+		bool kept = false;
+		for (struct le *n = ags->head; n && !kept; n = n->next)
+			kept = !strcmp(((struct dagent *)n->data)->id, da->id);
+		if (!kept && acd_agent_state(da->ag) != AGENT_LOGGED_OUT)
+			(void)store_agent_log(d->st, now, da->id,
+					      "logged-out", "removed");
+	}
+}
+
 int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		   char *err, size_t errsz)
 {
@@ -792,10 +930,12 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		mem_deref(acd);
 		return EBUSY;
 	}
+	carry_states(d, &ags);
 	list_flush(&d->agents);
 	list_flush(&d->queues);
 	mem_deref(d->acd);
 	d->acd = acd;
+	acd_set_stateh(acd, agent_state_handler, d);
 	while (ags.head) {
 		struct le *le = ags.head;
 		list_unlink(le);

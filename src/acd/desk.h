@@ -28,6 +28,18 @@ enum desk_event {
 typedef void (desk_event_h)(enum desk_event ev, uint32_t position,
 			    uint32_t ewt_s, void *arg);
 
+/** An agent's state changed (EVENT_AGENT_STATE). */
+struct desk_agent_news {
+	const char *agent, *state, *reason;
+};
+
+/** Something happened in a queue (EVENT_QUEUE): event is the queue log's
+ * (ENTER, CONNECT, ABANDON …). */
+struct desk_queue_news {
+	const char *queue, *callid, *caller, *agent, *event;
+	uint32_t position, waiting;
+};
+
 /** The desk over calls and the store; claims the agents' feature codes. */
 int  desk_alloc(struct desk **dp, struct calls *cs, struct sipd *sd,
 		 struct store *st);

@@ -79,6 +79,9 @@ void call_stop_play(struct call *c);
  * apply), ringing at most ring_s seconds (0 = the configured time); the
  * result comes to transferh. */
 int  call_transfer(struct call *c, const char *number, uint32_t ring_s);
+/** Ring number as well, in parallel, for the transfer now ringing (the
+ * first to answer is bridged; its user is the record's callee). */
+int  call_transfer_add(struct call *c, const char *number);
 /** Give up a transfer that is still ringing (transferh is not called). */
 void call_transfer_cancel(struct call *c);
 /** The caller's account name. */

@@ -188,6 +188,25 @@ int call_transfer(struct call *c, const char *number, uint32_t ring_s)
 	return 0;
 }
 
+int call_transfer_add(struct call *c, const char *number)
+{
+	struct msdp offer;
+	uint16_t code;
+
+	if (!c || c->state != ST_ANSWERED || !c->local || c->b ||
+	    list_isempty(&c->forks))
+		return EINVAL;
+	offer = c->offer_a;
+	offer.ncodecs = 1;
+	if (!fork_number(c, number, NULL, &offer, 0, &code)) {
+		log_msg(LOG_INFO, c->callid, "call: transfer to %s too: %u",
+			number, code);
+		return code == 403 ? EPERM : code == 404 ? ENOENT : EAGAIN;
+	}
+	log_msg(LOG_INFO, c->callid, "call: ringing %s too", number);
+	return 0;
+}
+
 static void local_dtmf(enum mside s, char key, void *arg)
 {
 	struct call *c = arg;

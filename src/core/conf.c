@@ -121,10 +121,15 @@ int conf_set(struct conf *cf, const char *key, const char *val,
 		return 0;
 	}
 	if (!strcmp(key, "rtp_ports")) {
-		unsigned lo, hi;
-		char tail;
-		if (sscanf(val, "%u-%u%c", &lo, &hi, &tail) != 2 ||
-		    lo < 1024 || hi > 65535 || lo + 3 > hi) {
+		char los[8], his[8], tail;
+		unsigned long lo = 0, hi = 0;
+		/* Digits only: %u would take "-1" as 4294967295, and lo + 3
+		 * then wraps past the room check. */
+		if (sscanf(val, "%7[0-9]-%7[0-9]%c", los, his, &tail) == 2) {
+			lo = strtoul(los, NULL, 10);
+			hi = strtoul(his, NULL, 10);
+		}
+		if (lo < 1024 || hi > 65535 || lo + 3 > hi) {
 			re_snprintf(err, errsz, "rtp_ports must be LOW-HIGH "
 				    "within 1024-65535 with room for two "
 				    "pairs, not '%s'", val);
@@ -270,9 +275,11 @@ void conf_dirs(struct conf *cf)
 	}
 	if (!cf->data_dir[0]) {
 		const char *slash = strrchr(cf->db, '/');
+		/* A database in / has / as its directory, not "". */
 		if (slash)
 			re_snprintf(cf->data_dir, sizeof(cf->data_dir), "%b",
-				    cf->db, (size_t)(slash - cf->db));
+				    cf->db, (size_t)(slash - cf->db) +
+				    (slash == cf->db));
 		else
 			str_ncpy(cf->data_dir, ".", sizeof(cf->data_dir));
 	}

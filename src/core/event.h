@@ -9,6 +9,8 @@ enum event_type {
 	EVENT_CALL_ANSWERED,
 	EVENT_CALL_ENDED,     /* the call's record is final */
 	EVENT_REG_CHANGED,    /* data: const char *user */
+	EVENT_AGENT_STATE,    /* data: const struct desk_agent_news * */
+	EVENT_QUEUE,          /* data: const struct desk_queue_news * */
 	EVENT_TYPE_MAX
 };
 

@@ -121,8 +121,10 @@ static int get_uint(struct ctx *c, const struct json *obj, const char *key,
 	if (!j)
 		return 0;
 	v = json_num(j);
-	if (json_type(j) != JSON_NUMBER || v != (double)(uint32_t)v ||
-	    v < min || v > max)
+	/* The range first: converting a double outside uint32_t is
+	 * undefined behaviour, not just a wrong value. */
+	if (json_type(j) != JSON_NUMBER || v < min || v > max ||
+	    v != (double)(uint32_t)v)
 		return bad(c, json_line(j), "\"%s\" must be a whole number "
 			   "from %u to %u", key, min, max);
 	*out = (uint32_t)v;

@@ -314,6 +314,7 @@ void mrelay_bridge(struct mrelay *mr, bool on)
 
 void mrelay_dtmf_inject(struct mrelay *mr, enum mside s, char key)
 {
-	if (mr->dtmfh && strchr(dtmf_keys, key))
+	/* strchr also finds the terminator: '\0' is no key. */
+	if (mr->dtmfh && key && strchr(dtmf_keys, key))
 		mr->dtmfh(s, key, mr->dtmf_arg);
 }

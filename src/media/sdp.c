@@ -20,6 +20,20 @@ static bool codec_known(const char *name)
 	return !strcasecmp(name, "PCMU") || !strcasecmp(name, "PCMA");
 }
 
+/* An m-line field we may echo: RFC 4566 token characters (visible ASCII)
+ * and at most max bytes. */
+static bool sdp_field(const char *f, size_t max)
+{
+	size_t n = strlen(f);
+
+	if (!n || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (f[i] <= ' ' || f[i] >= 0x7f)
+			return false;
+	return true;
+}
+
 static int add_codec(struct msdp *s, uint8_t pt, const char *name)
 {
 	struct msdp_codec *c;
@@ -127,9 +141,17 @@ int msdp_parse(struct msdp *s, const struct pl *body)
 			tok = strtok_r(NULL, " \t", &save);
 			if (!media || !p || !proto || !tok)
 				return EBADMSG;
+			/* Our answer repeats "media proto fmt" of each line it
+			 * rejects: each must read back as one field, and the
+			 * three must fit mline[] (11 + 1 + 23 + 1 + 11), or
+			 * the SDP we send is malformed.  A format may be cut:
+			 * a rejected line's formats carry no meaning. */
+			if (!sdp_field(media, 11) || !sdp_field(proto, 23) ||
+			    !sdp_field(tok, strlen(tok)))
+				return EBADMSG;
 			in_audio = false;
 			re_snprintf(s->mline[s->nmlines], sizeof(s->mline[0]),
-				    "%s %s %s", media, proto, tok);
+				    "%s %s %.11s", media, proto, tok);
 			unsigned long mport = strtoul(p, NULL, 10);
 			if (s->audio_idx < 0 && !strcmp(media, "audio") &&
 			    !strcasecmp(proto, "RTP/AVP") &&

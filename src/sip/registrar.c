@@ -195,6 +195,14 @@ static bool contact_check(const struct sip_hdr *hdr, const struct sip_msg *msg,
 		c->reason = "Bad Contact";
 		return true;
 	}
+	/* Calls go out over SIP only: a binding to <name:John_Smith>
+	 * (RFC 4475 3.3.3) could never ring. */
+	if (pl_strcasecmp(&a.uri.scheme, "sip") &&
+	    pl_strcasecmp(&a.uri.scheme, "sips")) {
+		c->scode = 400;
+		c->reason = "Bad Contact (URI scheme)";
+		return true;
+	}
 	c->ncontacts++;
 	e = contact_expires(c, &a);
 	if (e && e < c->r->sd->cf.reg_min_expires) {

@@ -14,6 +14,7 @@ struct sipd {
 	struct registrar *reg;
 	struct conf cf;
 	bool udp_tuned;            /* the SIP UDP socket's buffers are raised */
+	struct udp_helper *uh;     /* on that socket: see udp_recv_helper */
 	struct udp_sock *probe;
 	struct tmr tmr_probe;
 };

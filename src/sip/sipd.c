@@ -4,6 +4,7 @@
  * answers REGISTER and OPTIONS, refuses methods we do not serve, and lets
  * dialog methods pass on to the call module's session socket.
  */
+#include <ctype.h>
 #include <string.h>
 #include <re.h>
 #include "core/log.h"
@@ -27,6 +28,30 @@ static bool method_is(const struct sip_msg *msg, const char *m)
 	return !pl_strcmp(&msg->met, m);
 }
 
+/* A datagram is a whole message, so one whose header section lacks the
+ * blank line (RFC 4475's baddn.dat as archived) is ended here; the decoder
+ * would otherwise wait for a line that cannot come and drop it unanswered.
+ * Then the checks answer it like any other request.  Runs before libre's
+ * decoder on every datagram of the SIP socket; STUN starts with a zero. */
+static bool udp_recv_helper(struct sa *src, struct mbuf *mb, void *arg)
+{
+	const uint8_t *p = mbuf_buf(mb);
+	size_t n = mbuf_get_left(mb), pos = mb->pos;
+	(void)src;
+	(void)arg;
+
+	if (n < 4 || !isalpha(p[0]) || p[n - 2] != '\r' || p[n - 1] != '\n')
+		return false;
+	for (size_t i = 0; i + 4 <= n; i++) {
+		if (p[i] == '\r' && !memcmp(p + i, "\r\n\r\n", 4))
+			return false;
+	}
+	mb->pos = mb->end;
+	(void)mbuf_write_str(mb, "\r\n");
+	mb->pos = pos;
+	return false;
+}
+
 static bool request_handler(const struct sip_msg *msg, void *arg)
 {
 	static const char *known[] = {
@@ -44,6 +69,9 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 		sd->udp_tuned = true;
 		if (udp_sockbuf_set(msg->sock, UDP_BUFFER))
 			log_warn("sip: cannot raise the UDP socket buffers");
+		if (udp_register_helper(&sd->uh, msg->sock, 0, NULL,
+					udp_recv_helper, sd))
+			log_warn("sip: cannot watch the UDP socket");
 	}
 
 	scode = sipcheck_request(msg, sd->cf.max_msg_size, &reason, hdrs,
@@ -133,6 +161,8 @@ static void destructor(void *arg)
 
 	tmr_cancel(&sd->tmr_probe);
 	mem_deref(sd->probe);
+	/* before the socket goes with the stack: it would free the helper */
+	mem_deref(sd->uh);
 	mem_deref(sd->lsnr);
 	mem_deref(sd->reg);
 	mem_deref(sd->auth);

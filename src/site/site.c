@@ -66,6 +66,8 @@ static int load(const char *path, const struct conf *cf, struct json **rootp,
 	size_t len;
 	int e;
 
+	if (errsz)
+		err[0] = '\0';
 	e = read_file(path, textp, &len, err, errsz);
 	if (e)
 		return e;
@@ -93,11 +95,16 @@ static int load(const char *path, const struct conf *cf, struct json **rootp,
 	}
 	dirs(cf, overrides, recordings, sizeof(overrides));
 	e = desk_site_load(NULL, *rootp, path, err, errsz);
-	if (e)
-		return e;
-	e = ivr_site_load(&site, *rootp, path, cf->prompts_dir, overrides,
-			  err, errsz);
+	if (!e)
+		e = ivr_site_load(&site, *rootp, path, cf->prompts_dir,
+				  overrides, err, errsz);
 	mem_deref(site);
+	/* A check that fails without saying why (out of memory, or a limit
+	 * a module forgot to word) must still leave a message: the caller
+	 * prints err as it is. */
+	if (e && errsz && !err[0])
+		re_snprintf(err, errsz, "%s: the site cannot be used: %m",
+			    path, e);
 	return e;
 }
 

@@ -17,7 +17,7 @@ enum stmt_id {
 	S_ACC_ADD, S_ACC_DEL, S_ACC_GET, S_ACC_EXT, S_ACC_ADDR, S_ACC_LIST,
 	S_BIND_PUT, S_BIND_DEL, S_BIND_DEL_ALL, S_BIND_LOAD, S_CDR_ADD,
 	S_CDR_LIST, S_SITE_PUT, S_SITE_GET, S_CB_ADD, S_CB_LIST, S_SURVEY,
-	S_QLOG, S_KPI, S_MAX
+	S_QLOG, S_KPI, S_ALOG, S_OCC, S_MAX
 };
 
 #define ACC_COLS "user,ha1,realm,display,ext,kind,outbound,max_calls,from_addr"
@@ -75,6 +75,20 @@ static const char *sql[S_MAX] = {
 		       " FROM queue_log WHERE (?1='' OR queue=?1) AND"
 		       " (?6='' OR agent=?6) AND (?7='' OR hotline=?7) AND"
 		       " ts_ms>=?2 AND ts_ms<?3",
+	[S_ALOG]     = "INSERT INTO agent_log(ts_ms,agent,state,reason) "
+		       "VALUES(?,?,?,?)",
+	/* Each row holds until the agent's next row (or now); the spans
+	 * are cut to the period.  Busy: reserved, on a call or wrapping up;
+	 * staffed: busy or ready (not-ready time is neither). */
+	[S_OCC]      = "WITH s AS (SELECT state, max(ts_ms,?2) AS t0,"
+		       " min(coalesce(LEAD(ts_ms) OVER (PARTITION BY agent"
+		       " ORDER BY ts_ms,id),?4),?3) AS t1 FROM agent_log"
+		       " WHERE (?1='' OR agent=?1) AND ts_ms<?3)"
+		       " SELECT coalesce(sum(CASE WHEN state IN ('reserved',"
+		       "'on-call','wrap-up') AND t1>t0 THEN t1-t0 END),0),"
+		       " coalesce(sum(CASE WHEN state IN ('ready','reserved',"
+		       "'on-call','wrap-up') AND t1>t0 THEN t1-t0 END),0)"
+		       " FROM s",
 };
 
 /* Ordered migrations: entry i moves the schema from version i to i+1.
@@ -136,6 +150,13 @@ static const char *migrations[] = {
 	 * hotline. */
 	"ALTER TABLE queue_log ADD COLUMN hotline TEXT NOT NULL DEFAULT '';"
 	"CREATE INDEX queue_log_h ON queue_log(hotline, ts_ms);",
+
+	/* 5: every agent state change, for occupancy and the agents'
+	 * history. */
+	"CREATE TABLE agent_log("
+	" id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+	" agent TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL);"
+	"CREATE INDEX agent_log_a ON agent_log(agent, ts_ms);",
 };
 
 struct store {
@@ -635,7 +656,8 @@ int store_qlog(struct store *st, const struct store_qevent *ev)
 
 int store_kpi(struct store *st, const char *queue, const char *agent,
 	      const char *hotline, int64_t from_ms, int64_t to_ms,
-	      uint32_t sl_s, uint32_t short_s, struct store_kpi *k)
+	      int64_t now_ms, uint32_t sl_s, uint32_t short_s,
+	      struct store_kpi *k)
 {
 	sqlite3_stmt *s = stmt(st, S_KPI);
 	int rc, err = 0;
@@ -662,5 +684,34 @@ int store_kpi(struct store *st, const char *queue, const char *agent,
 		err = sqlerr(st, rc, "kpi");
 	}
 	sqlite3_reset(s);
+	if (err)
+		return err;
+
+	s = stmt(st, S_OCC);
+	bind_text(s, 1, agent);
+	sqlite3_bind_int64(s, 2, from_ms);
+	sqlite3_bind_int64(s, 3, to_ms);
+	sqlite3_bind_int64(s, 4, now_ms);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		k->busy_ms = (uint64_t)sqlite3_column_int64(s, 0);
+		k->staffed_ms = (uint64_t)sqlite3_column_int64(s, 1);
+	}
+	else {
+		err = sqlerr(st, rc, "occupancy");
+	}
+	sqlite3_reset(s);
 	return err;
+}
+
+int store_agent_log(struct store *st, int64_t ts_ms, const char *agent,
+		    const char *state, const char *reason)
+{
+	sqlite3_stmt *s = stmt(st, S_ALOG);
+
+	sqlite3_bind_int64(s, 1, ts_ms);
+	bind_text(s, 2, agent);
+	bind_text(s, 3, state);
+	bind_text(s, 4, reason);
+	return step_done(st, s, "agent log");
 }

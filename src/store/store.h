@@ -139,15 +139,22 @@ struct store_kpi {
 	uint64_t offered, answered, abandoned, short_abandoned, timeouts;
 	uint64_t answered_in_sl;   /* answered within the service level */
 	uint64_t wait_ms_sum, talk_ms_sum, completed, longest_wait_ms;
+	uint64_t busy_ms, staffed_ms;  /* occupancy = busy / staffed */
 };
 
 /** Append to the queue log (committed before it returns). */
 int  store_qlog(struct store *st, const struct store_qevent *ev);
 /** Figures in [from_ms, to_ms) of a queue, an agent and a hotline (each
- * all if empty).  For an agent, "offered" counts the calls rung to it. */
+ * all if empty).  For an agent, "offered" counts the calls rung to it.
+ * Occupancy is an agent's (all agents' if none), its last state holding
+ * until now_ms. */
 int  store_kpi(struct store *st, const char *queue, const char *agent,
 	       const char *hotline, int64_t from_ms, int64_t to_ms,
-	       uint32_t sl_s, uint32_t short_s, struct store_kpi *k);
+	       int64_t now_ms, uint32_t sl_s, uint32_t short_s,
+	       struct store_kpi *k);
+/** Append an agent's new state (and not-ready reason) to its log. */
+int  store_agent_log(struct store *st, int64_t ts_ms, const char *agent,
+		     const char *state, const char *reason);
 
 /** Commit a final call record; returns once it is durable. */
 int  store_cdr_insert(struct store *st, struct store_cdr *c);

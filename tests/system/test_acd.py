@@ -41,6 +41,8 @@ def phone(srv, user, mode="bye", hold_ms=2000, ring_ms=0, secret=None, calls=1):
     port = free_port()
     p = uas(srv.tmp, f"phone-{user}-{mode}", user, port, mode=mode, hold_ms=hold_ms,
             ring_ms=ring_ms, calls=calls)
+    if not calls:                      # serves until killed: outlive the test
+        p.args[p.args.index("-timeout") + 1] = "300s"
     p.start(f"127.0.0.1:{srv.sip_port}")
     check(register(srv, srv.tmp, user, secret or user + "pw", port)[0] == 0,
           f"{user} registers")
@@ -262,7 +264,10 @@ def test_wrapup_holds_the_next_call_and_figures_survive_a_restart():
     check("offered            2" in before and "answered           2" in before, before)
     check(srv.stop() == 0, "clean stop")
     srv.start()
-    check(srv.cli("kpi", "--queue", "support").stdout == before, "figures changed on restart")
+    # Occupancy moves with the clock (alice stays ready); the rest is fixed.
+    fixed = lambda out: [l for l in out.splitlines() if not l.startswith("occupancy")]
+    after = srv.cli("kpi", "--queue", "support").stdout
+    check(fixed(after) == fixed(before), f"figures changed on restart:\n{before}\n{after}")
     check("desk: 1 queue(s), 2 agent(s)" in srv.tail(200), "queues not restored")
 
 
@@ -295,3 +300,104 @@ def test_estimated_wait_is_announced():
     spurts = cap.spurts()
     check(any(w in spurts for w in wants),
           f"no '前面还有零位，预计等待九/十秒' ({wants} packets) in {spurts}")
+
+
+def strategies_site():
+    """One queue per strategy, each behind its own hotline; the same three
+    agents in every queue; no wrap-up so calls follow one another."""
+    site = {"hotlines": [], "flows": {}, "queues": {}, "agents": {}}
+    for i, strat in enumerate(("least-talk-time", "fewest-calls", "round-robin",
+                               "longest-idle", "random", "skills", "ringall")):
+        number, q = str(7101 + i), "q-" + strat
+        site["hotlines"].append({"number": number, "flow": q,
+                                 "language": "en" if strat == "skills" else "zh"})
+        site["queues"][q] = {"strategy": strat, "ring_timeout": 5, "wrapup": 0,
+                             "announce": 0}
+        site["flows"][q] = {"start": "q", "nodes": {
+            "q": {"type": "queue", "queue": q, "prompts": ["beep"], "fallback": "bye"},
+            "bye": {"type": "hangup", "prompts": ["goodbye"]}}}
+    skills = {"alice": {"lang:zh": 8}, "bob": {"lang:zh": 5, "lang:en": 7},
+              "carol": {"lang:zh": 6}}
+    for a in ("alice", "bob", "carol"):
+        site["agents"][a] = {"account": a, "queues": list(site["queues"]),
+                             "skills": skills[a]}
+    return site
+
+
+def calls_through(srv, number, n):
+    """n callers one after another; each waits for its agent to hang up.
+    Returns the agents that took them, in order."""
+    c = ivr_caller(srv.tmp, f"callers-{number}", "caller", "cpw", number, [("wait_bye",)])
+    c.args[c.args.index("-m") + 1] = str(n)
+    c.args += ["-l", "1"]
+    check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=120) == 0, f"{number}: {c.errors()}")
+    rows = srv.sql("SELECT agent FROM queue_log WHERE event='CONNECT' AND queue=? "
+                   "ORDER BY id", "q-" + {7101: "least-talk-time", 7102: "fewest-calls",
+                                          7103: "round-robin", 7104: "longest-idle",
+                                          7105: "random", 7106: "skills",
+                                          7107: "ringall"}[int(number)])
+    got = [r[0] for r in rows]
+    check(len(got) == n, f"{number}: {n} calls, {len(got)} connected: {got}")
+    return got
+
+
+def test_each_strategy_distributes_calls_as_it_promises():
+    srv = server(strategies_site())
+    srv.add_account("carol", "carolpw", "1003")
+    # alice talks five times longer than bob and carol.
+    phones = [phone(srv, "alice", mode="bye", hold_ms=1500, calls=0),
+              phone(srv, "bob", mode="bye", hold_ms=300, calls=0),
+              phone(srv, "carol", mode="bye", hold_ms=300, calls=0)]
+    for a in ("alice", "bob", "carol"):           # alice idle longest
+        feature(srv, a, "*61")
+        time.sleep(0.3)
+    # least-talk-time: alice's first long call keeps her out after it.
+    got = calls_through(srv, "7101", 6)
+    check(got[0] == "alice" and got.count("alice") == 1, f"least-talk-time: {got}")
+    counts = {a: got.count(a) for a in ("alice", "bob", "carol")}
+    # fewest-calls: the agents with fewer calls so far are chosen until
+    # all have taken the same number.
+    got = calls_through(srv, "7102", 6)
+    for a in got:
+        counts[a] += 1
+    check(len(set(counts.values())) == 1, f"fewest-calls: {got}, totals {counts}")
+    # round-robin and longest-idle: a fair turn, never twice in a row.
+    for number, name in (("7103", "round-robin"), ("7104", "longest-idle")):
+        got = calls_through(srv, number, 6)
+        check(all(got.count(a) == 2 for a in ("alice", "bob", "carol")) and
+              all(got[i] != got[i + 1] for i in range(5)), f"{name}: {got}")
+    # random: spread over more than one agent (all nine to one agent has a
+    # chance of 3 in 3^9).
+    got = calls_through(srv, "7105", 9)
+    check(len(set(got)) >= 2, f"random: {got}")
+    # skills: English callers reach the one English-speaking agent.
+    got = calls_through(srv, "7106", 3)
+    check(got == ["bob"] * 3, f"skills: {got}")
+    for p in phones:
+        p.kill()
+    # Every agent is ready again; the state log says so too.
+    states = srv.sql("SELECT agent, state FROM agent_log WHERE id IN "
+                     "(SELECT max(id) FROM agent_log GROUP BY agent) ORDER BY agent")
+    check(states == [("alice", "ready"), ("bob", "ready"), ("carol", "ready")], states)
+    out = srv.cli("kpi", "--agent", "alice").stdout
+    check("occupancy" in out and "occupancy          0.00%" not in out, out)
+
+
+def test_ringall_rings_every_agent_and_the_first_answer_wins():
+    srv = server(strategies_site())
+    srv.add_account("carol", "carolpw", "1003")
+    n = 3
+    alice = phone(srv, "alice", mode="bye", hold_ms=300, ring_ms=400, calls=n)
+    # bob and carol ring and never answer: each call is cancelled on them.
+    bob = phone(srv, "bob", mode="ring", calls=n)
+    carol = phone(srv, "carol", mode="ring", calls=n)
+    for a in ("bob", "carol", "alice"):           # alice idle the shortest
+        feature(srv, a, "*61")
+        time.sleep(0.3)
+    got = calls_through(srv, "7107", n)
+    check(got == ["alice"] * n, f"ringall: {got}")
+    for p, who in ((alice, "alice"), (bob, "bob"), (carol, "carol")):
+        check(p.wait(20) == 0, f"{who}'s phone was not rung {n} times: {p.errors()}")
+    waits = [r[0] for r in srv.sql("SELECT wait_ms FROM queue_log WHERE event='CONNECT'")]
+    check(all(w < 4000 for w in waits), f"answered after another agent's ring timeout: {waits}")
+    check("RINGNOANSWER" not in [e.split(":")[0] for e in qlog(srv)], qlog(srv))
