@@ -8,7 +8,7 @@ OPT      ?= -O2 -g
 CFLAGS   := $(OPT) -std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter \
             -Isrc $(RE_CFLAGS) $(RE_DEFS) -DLAOYOU_VERSION=\"$(VERSION)\"
 # Static libre: our heap timer (src/core/tmr.c) replaces libre's tmr.o.
-LIBS     := /usr/lib/x86_64-linux-gnu/libre.a -lssl -lcrypto -lz -lpthread -ldl -lsqlite3 -lspandsp -lm
+LIBS     := /usr/lib/x86_64-linux-gnu/libre.a -lssl -lcrypto -lz -lpthread -ldl -lsqlite3 -lspandsp -lsodium -lm
 
 SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c))
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)

@@ -9,6 +9,8 @@
 #include "core/log.h"
 #include "store/store.h"
 #include "kpi/kpi.h"
+#include "api/api.h"
+#include "core/clock.h"
 #include "cdr/cdr.h"
 #include "server/server.h"
 #include "site/site.h"
@@ -33,16 +35,26 @@ static void usage(FILE *f)
 "       laoyou kpi [--queue Q] [--agent A] [--hotline N] [--from DATE]\n"
 "                  [--to DATE] [--sl SECONDS]\n"
 "                  [--short SECONDS] [--sl-abandons count|ignore] -c FILE\n"
-"  -c FILE may be replaced by --db PATH for the account and cdr commands.\n");
+"       laoyou user add NAME --role admin|supervisor|agent [--agent ID]\n"
+"                       [--password P] -c FILE   (else: password on stdin)\n"
+"       laoyou user passwd|del NAME -c FILE\n"
+"       laoyou user list -c FILE\n"
+"       laoyou token add NAME --scopes read[,control][,admin] -c FILE\n"
+"       laoyou token revoke NAME -c FILE\n"
+"       laoyou token list -c FILE\n"
+"  -c FILE may be replaced by --db PATH for the account, cdr, user and\n"
+"  token commands.\n");
 }
 
 enum { OPT_SECRET = 256, OPT_EXT, OPT_NAME, OPT_KIND, OPT_OUTBOUND,
        OPT_MAXCALLS, OPT_FROM, OPT_DB, OPT_CSV, OPT_HOTLINE, OPT_SINCE,
-       OPT_UNTIL, OPT_QUEUE, OPT_SL, OPT_SHORT, OPT_AGENT, OPT_SLAB };
+       OPT_UNTIL, OPT_QUEUE, OPT_SL, OPT_SHORT, OPT_AGENT, OPT_SLAB,
+       OPT_ROLE, OPT_PASSWORD, OPT_SCOPES };
 
 struct opts {
 	const char *conf, *db, *secret, *ext, *name, *kind, *from;
 	const char *hotline, *since, *until, *queue, *agent, *sl_abandons;
+	const char *role, *password, *scopes;
 	long sl, short_s;
 	bool outbound, csv;
 	long max_calls, count;
@@ -68,6 +80,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"short", required_argument, NULL, OPT_SHORT},
 		{"agent", required_argument, NULL, OPT_AGENT},
 		{"sl-abandons", required_argument, NULL, OPT_SLAB},
+		{"role", required_argument, NULL, OPT_ROLE},
+		{"password", required_argument, NULL, OPT_PASSWORD},
+		{"scopes", required_argument, NULL, OPT_SCOPES},
 		{"config", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
@@ -99,6 +114,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case OPT_SL: o->sl = atol(optarg); break;
 		case OPT_SHORT: o->short_s = atol(optarg); break;
 		case OPT_SLAB: o->sl_abandons = optarg; break;
+		case OPT_ROLE: o->role = optarg; break;
+		case OPT_PASSWORD: o->password = optarg; break;
+		case OPT_SCOPES: o->scopes = optarg; break;
 		case OPT_AGENT: o->agent = optarg; break;
 		default: return EINVAL;
 		}
@@ -428,6 +446,166 @@ static int cmd_callbacks(int argc, char **argv)
 	return rc;
 }
 
+static int print_list(struct store *st, enum store_list which)
+{
+	struct store_filter f = {.to_ms = INT64_MAX, .limit = 100000};
+	struct mbuf *mb = mbuf_alloc(4096);
+	uint64_t total;
+	int err;
+
+	if (!mb)
+		return 1;
+	err = store_list(st, which, &f, true, mb, &total);
+	if (!err)
+		fwrite(mb->buf, 1, mb->end, stdout);
+	mem_deref(mb);
+	return err ? 1 : 0;
+}
+
+/* A password from --password or, safer, the first line of stdin. */
+static const char *password_of(const struct opts *o, char *buf, size_t sz)
+{
+	if (o->password)
+		return o->password;
+	if (!fgets(buf, (int)sz, stdin))
+		return NULL;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return buf;
+}
+
+static int cmd_user(int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct store_user u;
+	struct conf cf;
+	struct opts o;
+	const char *sub, *name = NULL, *pw;
+	char buf[300];
+	int rc, err = 0;
+
+	if (argc < 2 || parse_opts(&o, argc - 1, argv + 1)) {
+		usage(stderr);
+		return 2;
+	}
+	sub = argv[1];
+	if (optind < argc - 1)
+		name = argv[1 + optind];
+	if (strcmp(sub, "list") && (!name || !valid_name(name, sizeof(u.name)))) {
+		fprintf(stderr, "laoyou: user %s NAME (letters, digits, - _ . +)"
+			"\n", sub);
+		return 2;
+	}
+	rc = open_store(&st, &o, &cf);
+	if (rc)
+		return rc;
+	if (!strcmp(sub, "list")) {
+		rc = print_list(st, STORE_LIST_USERS);
+	}
+	else if (!strcmp(sub, "del")) {
+		err = store_user_del(st, name);
+	}
+	else if (!strcmp(sub, "add") || !strcmp(sub, "passwd")) {
+		bool add = !strcmp(sub, "add");
+		if (add && (!o.role || !strcmp(o.role, "") ||
+			    (strcmp(o.role, "admin") &&
+			     strcmp(o.role, "supervisor") &&
+			     strcmp(o.role, "agent")))) {
+			fprintf(stderr, "laoyou: user add NAME --role admin|"
+				"supervisor|agent [--agent ID] [--password P"
+				" | password on stdin]\n");
+			rc = 2;
+			goto out;
+		}
+		pw = password_of(&o, buf, sizeof(buf));
+		if (!pw || strlen(pw) < 8 || strlen(pw) > 256) {
+			fprintf(stderr, "laoyou: a password of 8 to 256 "
+				"characters is needed\n");
+			rc = 2;
+			goto out;
+		}
+		memset(&u, 0, sizeof(u));
+		str_ncpy(u.name, name, sizeof(u.name));
+		str_ncpy(u.role, add ? o.role : "", sizeof(u.role));
+		str_ncpy(u.agent, o.agent ? o.agent : "", sizeof(u.agent));
+		u.created_ms = clock_wall_ms();
+		err = api_password_hash(pw, u.hash);
+		if (!err)
+			err = add ? store_user_add(st, &u) :
+				store_user_passwd(st, name, u.hash);
+		if (!err && add)
+			(void)store_audit(st, u.created_ms, "cli", "user.add",
+					  name);
+	}
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+	if (err) {
+		fprintf(stderr, "laoyou: user %s: %s\n", name,
+			err == ENOENT ? "no such user" : err == EEXIST ?
+			"exists already" : "not saved");
+		rc = 1;
+	}
+ out:
+	mem_deref(st);
+	return rc;
+}
+
+static int cmd_token(int argc, char **argv)
+{
+	struct store *st = NULL;
+	struct conf cf;
+	struct opts o;
+	const char *sub, *name = NULL;
+	char secret[65];
+	int rc, err = 0;
+
+	if (argc < 2 || parse_opts(&o, argc - 1, argv + 1)) {
+		usage(stderr);
+		return 2;
+	}
+	sub = argv[1];
+	if (optind < argc - 1)
+		name = argv[1 + optind];
+	if (strcmp(sub, "list") && !name) {
+		fprintf(stderr, "laoyou: token %s NAME\n", sub);
+		return 2;
+	}
+	rc = open_store(&st, &o, &cf);
+	if (rc)
+		return rc;
+	if (!strcmp(sub, "list")) {
+		rc = print_list(st, STORE_LIST_TOKENS);
+	}
+	else if (!strcmp(sub, "add")) {
+		err = api_token_create(st, name, o.scopes ? o.scopes : "read",
+				       secret);
+		if (err == EINVAL) {
+			fprintf(stderr, "laoyou: token add NAME --scopes "
+				"read,control,admin (any of them)\n");
+			rc = 2;
+			goto out;
+		}
+		if (!err)
+			printf("%s\n", secret);
+	}
+	else if (!strcmp(sub, "revoke")) {
+		err = store_token_revoke(st, name);
+	}
+	else {
+		usage(stderr);
+		rc = 2;
+	}
+	if (err) {
+		fprintf(stderr, "laoyou: token %s: %s\n", name,
+			err == ENOENT ? "no such live token" : "not saved");
+		rc = 1;
+	}
+ out:
+	mem_deref(st);
+	return rc;
+}
+
 static int cmd_kpi(int argc, char **argv)
 {
 	struct store *st = NULL;
@@ -528,6 +706,10 @@ int main(int argc, char **argv)
 		return cmd_callbacks(argc - 1, argv + 1);
 	if (!strcmp(cmd, "kpi"))
 		return cmd_kpi(argc - 1, argv + 1);
+	if (!strcmp(cmd, "user"))
+		return cmd_user(argc - 1, argv + 1);
+	if (!strcmp(cmd, "token"))
+		return cmd_token(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
 	    !strcmp(cmd, "help")) {
 		usage(stdout);

@@ -76,6 +76,22 @@ struct desk {
 
 /* ---------- the queue log ---------- */
 
+/* Tell the API what happened in a queue (with what a screen pop needs). */
+static void news(struct desk_wait *w, const char *event,
+		 const struct dagent *da)
+{
+	const struct store_cdr *rec = call_record(w->call);
+	struct desk_queue_news n = {
+		.queue = w->dq->name, .callid = call_id(w->call),
+		.caller = call_caller(w->call), .agent = da ? da->id : "",
+		.event = event, .position = w->e ? acd_entry_position(w->e) : 0,
+		.waiting = w->dq->q ? acd_queue_waiting(w->dq->q) : 0,
+		.hotline = rec->hotline, .language = rec->language,
+		.path = rec->path,
+	};
+	event_publish(EVENT_QUEUE, &n);
+}
+
 static void qlog(struct desk_wait *w, const char *event, struct dagent *da,
 		 uint32_t talk_ms)
 {
@@ -99,15 +115,7 @@ static void qlog(struct desk_wait *w, const char *event, struct dagent *da,
 			"%s not stored", event);
 	log_msg(LOG_INFO, call_id(w->call), "desk: %s %s%s%s", w->dq->name,
 		event, da ? " " : "", da ? da->id : "");
-	{
-		struct desk_queue_news n = {
-			.queue = ev.queue, .callid = ev.callid,
-			.caller = call_caller(w->call), .agent = ev.agent,
-			.event = event, .position = ev.position,
-			.waiting = w->dq->q ? acd_queue_waiting(w->dq->q) : 0,
-		};
-		event_publish(EVENT_QUEUE, &n);
-	}
+	news(w, event, da);
 }
 
 /* Every state change is logged (occupancy is computed from the log) and
@@ -363,6 +371,7 @@ static void ring_agent(struct desk_wait *w, struct dagent *da)
 	}
 	ring_add(w, &w->ring, da);
 	log_msg(LOG_INFO, call_id(w->call), "desk: ringing %s", da->id);
+	news(w, "RING", da);
 }
 
 static void offer_handler(struct acd_entry *e, struct acd_agent *ag,
@@ -984,4 +993,102 @@ int desk_alloc(struct desk **dp, struct calls *cs, struct sipd *sd,
 	tmr_start(&d->tmr_poke, 5000, poke, d);
 	*dp = d;
 	return 0;
+}
+
+/* ---------- what the API reads and sets ---------- */
+
+void desk_agents(const struct desk *d, desk_agent_h *h, void *arg)
+{
+	for (struct le *le = d ? d->agents.head : NULL; le; le = le->next) {
+		const struct dagent *da = le->data;
+		const struct desk_wait *w = da->w;
+		struct desk_agent_info ai = {
+			.id = da->id, .account = da->account,
+			.state = acd_state_name(acd_agent_state(da->ag)),
+			.reason = acd_agent_reason(da->ag),
+			.callid = w ? call_id(w->call) : "",
+			.queue = w ? w->dq->name : "",
+			.supervisor = da->supervisor,
+		};
+		h(&ai, arg);
+	}
+}
+
+void desk_queues(const struct desk *d, desk_queue_h *h, void *arg)
+{
+	uint64_t now = clock_mono_ms();
+
+	for (struct le *le = d ? d->queues.head : NULL; le; le = le->next) {
+		const struct dqueue *dq = le->data;
+		uint32_t counts[AGENT_STATES];
+		struct desk_queue_info qi;
+
+		memset(&qi, 0, sizeof(qi));
+		acd_queue_agents(dq->q, counts);
+		qi.name = dq->name;
+		qi.waiting = acd_queue_waiting(dq->q);
+		qi.ready = counts[AGENT_READY];
+		qi.busy = counts[AGENT_RESERVED] + counts[AGENT_ON_CALL] +
+			counts[AGENT_WRAP_UP];
+		qi.not_ready = counts[AGENT_NOT_READY];
+		qi.logged_out = counts[AGENT_LOGGED_OUT];
+		qi.aht_s = (dq->aht_ms + 500) / 1000;
+		for (struct le *l = d->waits.head; l; l = l->next) {
+			const struct desk_wait *w = l->data;
+			uint64_t waited = now - w->joined_ms;
+			if (w->dq == dq && w->e && waited > qi.longest_wait_ms)
+				qi.longest_wait_ms = waited;
+		}
+		h(&qi, arg);
+	}
+}
+
+const char *desk_agent_of(const struct desk *d, const char *account)
+{
+	const struct dagent *da = d ? agent_by_account((struct desk *)d,
+						       account) : NULL;
+	return da ? da->id : NULL;
+}
+
+static struct dagent *agent_by_id(const struct desk *d, const char *id)
+{
+	for (struct le *le = d ? d->agents.head : NULL; le; le = le->next)
+		if (!strcmp(((struct dagent *)le->data)->id, id))
+			return le->data;
+	return NULL;
+}
+
+const char *desk_agent_account(const struct desk *d, const char *id)
+{
+	const struct dagent *da = agent_by_id(d, id);
+	return da ? da->account : NULL;
+}
+
+int desk_agent_set(struct desk *d, const char *id, const char *state,
+		   const char *reason)
+{
+	struct dagent *da = agent_by_id(d, id);
+	enum acd_agent_state to;
+	int err;
+
+	if (!da)
+		return ENOENT;
+	if (!strcmp(state, "ready"))
+		to = AGENT_READY;
+	else if (!strcmp(state, "not-ready"))
+		to = AGENT_NOT_READY;
+	else if (!strcmp(state, "logged-out"))
+		to = AGENT_LOGGED_OUT;
+	else
+		return EINVAL;
+	/* Ready with no phone to ring would only collect misses. */
+	if (to == AGENT_READY && !sipd_contacts(d->sd, da->account, NULL,
+						NULL))
+		return ENOTCONN;
+	acd_set_clock(d->acd, clock_mono_ms());
+	err = acd_agent_set_state(da->ag, to, reason && *reason ? reason :
+				  "break");
+	log_info("desk: agent %s %s by the API%s", da->id, state,
+		 err ? " (refused now)" : "");
+	return err;
 }

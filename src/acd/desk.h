@@ -34,9 +34,10 @@ struct desk_agent_news {
 };
 
 /** Something happened in a queue (EVENT_QUEUE): event is the queue log's
- * (ENTER, CONNECT, ABANDON …). */
+ * (ENTER, CONNECT, ABANDON …) or RING (an agent's phone rings). */
 struct desk_queue_news {
 	const char *queue, *callid, *caller, *agent, *event;
+	const char *hotline, *language, *path;
 	uint32_t position, waiting;
 };
 
@@ -74,5 +75,35 @@ void desk_transfer_result(struct desk_wait *w, uint16_t scode);
 void desk_bridge_end(struct desk_wait *w, bool by_agent);
 /** The caller left the line (hung up, or the flow moved on); w is gone. */
 void desk_leave(struct desk_wait *w, bool hung_up);
+
+/** An agent as the API shows it. */
+struct desk_agent_info {
+	const char *id, *account, *state, *reason;
+	const char *callid, *queue;    /* the call it rings or talks to */
+	bool supervisor;
+};
+typedef void (desk_agent_h)(const struct desk_agent_info *ai, void *arg);
+/** Call h for every agent. */
+void desk_agents(const struct desk *d, desk_agent_h *h, void *arg);
+
+/** A queue's live figures. */
+struct desk_queue_info {
+	const char *name;
+	uint32_t waiting, ready, busy, not_ready, logged_out, aht_s;
+	uint64_t longest_wait_ms;
+};
+typedef void (desk_queue_h)(const struct desk_queue_info *qi, void *arg);
+/** Call h for every queue. */
+void desk_queues(const struct desk *d, desk_queue_h *h, void *arg);
+
+/** The agent whose phone is SIP account `account`, or NULL. */
+const char *desk_agent_of(const struct desk *d, const char *account);
+/** The SIP account of agent id, or NULL. */
+const char *desk_agent_account(const struct desk *d, const char *id);
+/** Set an agent's state ("ready", "not-ready" with a reason,
+ * "logged-out"); ENOENT, EINVAL, ENOTCONN (ready, but its phone is not
+ * registered), or EPERM while it rings. */
+int  desk_agent_set(struct desk *d, const char *id, const char *state,
+		    const char *reason);
 
 #endif

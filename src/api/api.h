@@ -1,5 +1,7 @@
-/* api: HTTP in the same event loop — /health now; REST and WebSocket
- * under /api/v1 later.  Reads the other modules through their headers. */
+/* api: HTTP in the same event loop — /health, /metrics, the REST API and
+ * its WebSocket events under /api/v1, and the web pages.  Reads the other
+ * modules through their headers; every permission is checked here, on
+ * every request. */
 #ifndef LAOYOU_API_H
 #define LAOYOU_API_H
 #include <re.h>
@@ -9,9 +11,23 @@ struct calls;
 struct sipd;
 struct portpool;
 struct store;
+struct desk;
+struct conf;
 
-/** Serve HTTP on laddr, reporting on the given modules. */
-int api_alloc(struct api **apip, const struct sa *laddr, struct calls *cs,
-	      struct sipd *sd, struct portpool *pp, struct store *st);
+/** The site in the store changed: apply it (returns 0 if applied). */
+typedef int (api_reload_h)(void *arg);
+
+/** Serve HTTP on cf->http, reporting on and acting through the modules. */
+int api_alloc(struct api **apip, const struct conf *cf, struct calls *cs,
+	      struct sipd *sd, struct portpool *pp, struct store *st,
+	      struct desk *desk, api_reload_h *reloadh, void *arg);
+
+/** Hash a password for storage (Argon2id); 0 on success. */
+int api_password_hash(const char *password, char out[128]);
+
+/** A new API token with scopes (comma-separated: read, control, admin);
+ * its secret, shown once, goes to secret.  EINVAL for bad scopes. */
+int api_token_create(struct store *st, const char *name, const char *scopes,
+		     char secret[65]);
 
 #endif

@@ -424,6 +424,18 @@ uint32_t calls_active(const struct calls *cs)
 	return cs->n_calls;
 }
 
+void calls_foreach(const struct calls *cs, call_each_h *h, void *arg)
+{
+	static const char *states[] = {"routing", "ringing", "answered",
+				       "ended"};
+
+	for (struct le *le = cs->all.head; le; le = le->next) {
+		const struct call *c = le->data;
+		if (c->state != ST_ENDED)
+			h(c, states[c->state], arg);
+	}
+}
+
 void calls_shutdown(struct calls *cs)
 {
 	struct le *le;

@@ -57,6 +57,10 @@ int  calls_originate(struct calls *cs, const char *number, const char *as_user,
 void calls_reconf(struct calls *cs, const struct conf *cf);
 /** Calls in progress (routing, ringing or answered). */
 uint32_t calls_active(const struct calls *cs);
+typedef void (call_each_h)(const struct call *c, const char *state,
+			   void *arg);
+/** Call h for every call in progress, with its state's name. */
+void calls_foreach(const struct calls *cs, call_each_h *h, void *arg);
 /** Refuse new calls with 503 and end every call in progress. */
 void calls_shutdown(struct calls *cs);
 

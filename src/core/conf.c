@@ -148,8 +148,10 @@ int conf_set(struct conf *cf, const char *key, const char *val,
 		str_ncpy(cf->db, val, sizeof(cf->db));
 		return 0;
 	}
-	if (!strcmp(key, "prompts_dir") || !strcmp(key, "data_dir")) {
-		char *dst = key[0] == 'p' ? cf->prompts_dir : cf->data_dir;
+	if (!strcmp(key, "prompts_dir") || !strcmp(key, "data_dir") ||
+	    !strcmp(key, "web_dir")) {
+		char *dst = key[0] == 'p' ? cf->prompts_dir : key[0] == 'd' ?
+			cf->data_dir : cf->web_dir;
 		if (!*val || strlen(val) >= sizeof(cf->data_dir)) {
 			re_snprintf(err, errsz, "%s must be a path of at most "
 				    "%zu bytes", key, sizeof(cf->data_dir) - 1);
@@ -260,19 +262,18 @@ int conf_load(struct conf *cf, const char *path, char *err, size_t errsz)
 void conf_dirs(struct conf *cf)
 {
 	char exe[512];
-	ssize_t n;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash = n > 0 ? (exe[n] = '\0', strrchr(exe, '/')) : NULL;
 
-	if (!cf->prompts_dir[0]) {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n > 0) {
-			exe[n] = '\0';
-			char *slash = strrchr(exe, '/');
-			if (slash)
-				*slash = '\0';
-			re_snprintf(cf->prompts_dir, sizeof(cf->prompts_dir),
-				    "%s/prompts", exe);
-		}
-	}
+	if (slash)
+		*slash = '\0';
+	if (!cf->prompts_dir[0] && slash)
+		re_snprintf(cf->prompts_dir, sizeof(cf->prompts_dir),
+			    "%s/prompts", exe);
+	/* build/laoyou serves the tree's web/ pages. */
+	if (!cf->web_dir[0] && slash)
+		re_snprintf(cf->web_dir, sizeof(cf->web_dir), "%s/../web",
+			    exe);
 	if (!cf->data_dir[0]) {
 		const char *slash = strrchr(cf->db, '/');
 		/* A database in / has / as its directory, not "". */

@@ -28,6 +28,7 @@ struct conf {
 	uint32_t max_msg_size;      /* bytes; larger SIP messages are refused */
 	char trunk_uri[256];        /* outside numbers go here, if set */
 	char prompts_dir[512];      /* built-in prompts; "" = next to the binary */
+	char web_dir[512];          /* the web pages; "" = ../web from the binary */
 	char data_dir[512];         /* recordings, prompt overrides; "" = db's dir */
 	uint32_t retention_days;    /* recordings older than this are deleted */
 };

@@ -73,6 +73,9 @@ static bool word_in(const char *word, const char *list)
 {
 	size_t n = strlen(word);
 
+	/* strstr finds "" everywhere: the loop below would never end. */
+	if (!n)
+		return false;
 	for (const char *p = list; (p = strstr(p, word)); p += n) {
 		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || !p[n]))
 			return true;

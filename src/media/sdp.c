@@ -150,8 +150,10 @@ int msdp_parse(struct msdp *s, const struct pl *body)
 			    !sdp_field(tok, strlen(tok)))
 				return EBADMSG;
 			in_audio = false;
+			/* %b: libre's %s has no precision. */
 			re_snprintf(s->mline[s->nmlines], sizeof(s->mline[0]),
-				    "%s %s %.11s", media, proto, tok);
+				    "%s %s %b", media, proto, tok,
+				    strlen(tok) < 11 ? strlen(tok) : (size_t)11);
 			unsigned long mport = strtoul(p, NULL, 10);
 			if (s->audio_idx < 0 && !strcmp(media, "audio") &&
 			    !strcasecmp(proto, "RTP/AVP") &&

@@ -90,6 +90,14 @@ static void reload(struct server *s)
 	s->cf = cf;
 }
 
+/* A site imported through the API takes effect at once. */
+static int site_reload(void *arg)
+{
+	struct server *s = arg;
+
+	return ivr_reload(s->ivr);
+}
+
 static void signal_handler(int sig)
 {
 	struct server *s = the_server;
@@ -178,7 +186,8 @@ int server_run(const char *path)
 			ivr_set_desk(s.ivr, s.desk);
 	}
 	if (!e && sa_isset(&s.cf.http, SA_ADDR))
-		e = api_alloc(&s.api, &s.cf.http, s.cs, s.sd, s.pp, s.st);
+		e = api_alloc(&s.api, &s.cf, s.cs, s.sd, s.pp, s.st, s.desk,
+			      site_reload, &s);
 	if (e) {
 		log_error("startup failed: %m", e);
 		goto out;

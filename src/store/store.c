@@ -12,6 +12,7 @@
 #include <re.h>
 #include "core/log.h"
 #include "store/store.h"
+#include "store/store_int.h"
 
 enum stmt_id {
 	S_ACC_ADD, S_ACC_DEL, S_ACC_GET, S_ACC_EXT, S_ACC_ADDR, S_ACC_LIST,
@@ -157,6 +158,27 @@ static const char *migrations[] = {
 	" id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
 	" agent TEXT NOT NULL, state TEXT NOT NULL, reason TEXT NOT NULL);"
 	"CREATE INDEX agent_log_a ON agent_log(agent, ts_ms);",
+
+	/* 6: web users, their sessions, API tokens and the audit log.
+	 * Session and token secrets are kept only as hashes. */
+	"CREATE TABLE users("
+	" name TEXT PRIMARY KEY, hash TEXT NOT NULL, role TEXT NOT NULL,"
+	" agent TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+	"CREATE TABLE sessions("
+	" hash TEXT PRIMARY KEY, user TEXT NOT NULL, csrf TEXT NOT NULL,"
+	" expires_ms INTEGER NOT NULL);"
+	"CREATE TABLE tokens("
+	" id INTEGER PRIMARY KEY, name TEXT NOT NULL, hash TEXT NOT NULL"
+	" UNIQUE, scopes TEXT NOT NULL, created_ms INTEGER NOT NULL,"
+	" revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE audit("
+	" id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, who TEXT NOT NULL,"
+	" action TEXT NOT NULL, detail TEXT NOT NULL);"
+	"CREATE TABLE wrapups("
+	" id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+	" callid TEXT NOT NULL, agent TEXT NOT NULL, category TEXT NOT NULL,"
+	" notes TEXT NOT NULL);"
+	"CREATE INDEX wrapups_c ON wrapups(callid);",
 };
 
 struct store {
@@ -180,6 +202,11 @@ static void destructor(void *arg)
 		sqlite3_close(st->db);
 }
 
+sqlite3 *store_db(struct store *st)
+{
+	return st->db;
+}
+
 static int sqlerr(struct store *st, int rc, const char *what)
 {
 	if (rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_READONLY ||
@@ -191,6 +218,11 @@ static int sqlerr(struct store *st, int rc, const char *what)
 	if ((rc & 0xff) == SQLITE_FULL)
 		return ENOSPC;
 	return EIO;
+}
+
+int store_sqlerr(struct store *st, int rc, const char *what)
+{
+	return sqlerr(st, rc, what);
 }
 
 static int exec(struct store *st, const char *q)

@@ -162,4 +162,80 @@ int  store_cdr_insert(struct store *st, struct store_cdr *c);
 int  store_cdr_list(struct store *st, uint32_t limit, store_cdr_h *h,
 		    void *arg);
 
+/* ---------- web: users, sessions, tokens, audit, lists ---------- */
+
+/** A web user: role admin, supervisor or agent (linked to an ACD agent). */
+struct store_user {
+	char name[64];
+	char hash[128];            /* Argon2id, libsodium's string form */
+	char role[16];
+	char agent[48];
+	int64_t created_ms;
+};
+
+/** Add a user; EEXIST if the name is taken. */
+int  store_user_add(struct store *st, const struct store_user *u);
+/** A user by name; ENOENT if none. */
+int  store_user_get(struct store *st, const char *name, struct store_user *u);
+/** Set a user's password hash and end its sessions. */
+int  store_user_passwd(struct store *st, const char *name, const char *hash);
+/** Delete a user and its sessions. */
+int  store_user_del(struct store *st, const char *name);
+
+/** Add a session (hash of its secret) for user until expires_ms. */
+int  store_session_add(struct store *st, const char *hash, const char *user,
+		       const char *csrf, int64_t expires_ms);
+/** The user and CSRF token of a live session; ENOENT if none. */
+int  store_session_get(struct store *st, const char *hash, int64_t now_ms,
+		       char *user, size_t usz, char *csrf, size_t csz);
+/** End a session. */
+int  store_session_del(struct store *st, const char *hash);
+
+/** Add an API token (hash of its secret) with comma-separated scopes. */
+int  store_token_add(struct store *st, const char *name, const char *hash,
+		     const char *scopes, int64_t now_ms);
+/** The name and scopes of a live token; ENOENT if none or revoked. */
+int  store_token_get(struct store *st, const char *hash, char *name,
+		     size_t nsz, char *scopes, size_t ssz);
+/** Revoke a token by name; ENOENT if no live token has it. */
+int  store_token_revoke(struct store *st, const char *name);
+
+/** Record who changed what. */
+int  store_audit(struct store *st, int64_t ts_ms, const char *who,
+		 const char *action, const char *detail);
+
+/** An agent's wrap-up of a call: a category and notes. */
+int  store_wrapup(struct store *st, int64_t ts_ms, const char *callid,
+		  const char *agent, const char *category, const char *notes);
+/** Mark an open call-back task done; ENOENT if none is open. */
+int  store_callback_done(struct store *st, int64_t id);
+/** The recording file of a call record; ENOENT if none. */
+int  store_recording(struct store *st, int64_t cdr_id, char *path,
+		     size_t sz);
+
+enum store_list {
+	STORE_LIST_CDR, STORE_LIST_QLOG, STORE_LIST_CALLBACKS,
+	STORE_LIST_ACCOUNTS, STORE_LIST_USERS, STORE_LIST_TOKENS,
+	STORE_LIST_AUDIT, STORE_LIST_WRAPUPS, STORE_LIST_MAX
+};
+
+/** What a list is filtered by (empty strings match all; the wrap-up
+ * list's caller is the call's id). */
+struct store_filter {
+	int64_t from_ms, to_ms;
+	const char *hotline, *queue, *agent, *caller;
+	int64_t limit, offset;
+};
+
+struct mbuf;
+struct re_printf;
+/** Append one page of a list to mb as JSON objects separated by commas
+ * (csv: a header line and CSV lines); *total is the count over f. */
+int  store_list(struct store *st, enum store_list which,
+		const struct store_filter *f, bool csv, struct mbuf *mb,
+		uint64_t *total);
+/** %H printers: a string escaped for JSON and for a quoted CSV field. */
+int  store_json_esc(struct re_printf *pf, const char *s);
+int  store_csv_esc(struct re_printf *pf, const char *s);
+
 #endif
