@@ -238,6 +238,7 @@ static void announce(void *arg)
 
 	if (w->e && w->h) {
 		uint32_t pos = acd_entry_position(w->e);
+		news(w, "POSITION", NULL);
 		w->h(DESK_POSITION, pos, ewt(w, pos), w->arg);
 	}
 	if (w->dq->announce_s)

@@ -401,3 +401,30 @@ def test_ringall_rings_every_agent_and_the_first_answer_wins():
     waits = [r[0] for r in srv.sql("SELECT wait_ms FROM queue_log WHERE event='CONNECT'")]
     check(all(w < 4000 for w in waits), f"answered after another agent's ring timeout: {waits}")
     check("RINGNOANSWER" not in [e.split(":")[0] for e in qlog(srv)], qlog(srv))
+
+
+def test_restart_with_callers_in_line_keeps_setup_and_figures():
+    srv = server()
+    c = ivr_caller(srv.tmp, "waiting", "caller", "cpw", "7000", [("wait_bye",)])
+    c.start(f"127.0.0.1:{srv.sip_port}")
+    srv.wait_for(lambda: "ENTER" in qlog(srv), what="caller in line")
+    check(srv.stop() == 0, "clean stop with a caller in line")
+    c.wait(20)
+    # The caller's wait ended with the stop and is in the log; nothing is
+    # left half-written.
+    log = qlog(srv)
+    check(log[0] == "ENTER" and len(log) == 2 and log[1] in ("ABANDON", "EXITFLOW"), log)
+    before = srv.cli("kpi", "--queue", "support").stdout
+    srv.start()
+    check("desk: 1 queue(s), 2 agent(s)" in srv.tail(200), "queues not restored")
+    fixed = lambda out: [l for l in out.splitlines() if not l.startswith("occupancy")]
+    check(fixed(srv.cli("kpi", "--queue", "support").stdout) == fixed(before),
+          "figures changed on restart")
+    check(srv.sql("PRAGMA integrity_check") == [("ok",)], "database damaged")
+    # The restarted server takes calls into the same queue.
+    alice = phone(srv, "alice", mode="bye", hold_ms=500)
+    feature(srv, "alice", "*61")
+    c2 = ivr_caller(srv.tmp, "after", "caller", "cpw", "7000", [("wait_bye",)])
+    check(c2.run(f"127.0.0.1:{srv.sip_port}", timeout=40) == 0, c2.errors())
+    check(alice.wait(20) == 0, alice.errors())
+    check(qlog(srv)[-2:] == ["CONNECT:alice", "COMPLETEAGENT:alice"], qlog(srv))

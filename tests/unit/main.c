@@ -16,7 +16,7 @@ modules[] = {
 	{"check", check_cases}, {"auth", auth_cases},
 	{"dtmfdet", dtmfdet_cases}, {"audio", audio_cases},
 	{"json", json_cases}, {"schedule", schedule_cases},
-	{"ivr", ivr_cases}, {"acd", acd_cases}, {"kpi", kpi_cases},
+	{"ivr", ivr_cases}, {"acd", acd_cases}, {"kpi", kpi_cases}, {"api", api_cases},
 };
 
 static char tmpdir[256];
