@@ -62,6 +62,7 @@ struct desk_wait {
 	char cb_as[STORE_USER_MAX];
 	struct call *cb_call;      /* that call, once placed */
 	bool cb_answered;
+	int64_t cb_id;             /* its durable task, done once bridged */
 };
 
 struct desk {
@@ -338,11 +339,24 @@ int desk_callback(struct desk_wait *w)
 {
 	const struct store_cdr *rec = call_record(w->call);
 	struct store_account acc;
+	struct store_callback cb;
 
 	if (ring_first(w) || w->agent || w->callback)
 		return EBUSY;
 	if (store_account_get(w->d->st, rec->caller, &acc) || !acc.ext[0])
 		return ENOENT;
+	/* The caller was promised a call back: the promise is committed
+	 * before it is kept in line, so a crash leaves it as an open task. */
+	memset(&cb, 0, sizeof(cb));
+	cb.created_ms = clock_wall_ms();
+	str_ncpy(cb.callid, call_id(w->call), sizeof(cb.callid));
+	str_ncpy(cb.caller, rec->caller, sizeof(cb.caller));
+	str_ncpy(cb.hotline, rec->hotline, sizeof(cb.hotline));
+	str_ncpy(cb.number, acc.ext, sizeof(cb.number));
+	str_ncpy(cb.recording, "in-line", sizeof(cb.recording));
+	if (store_callback_add(w->d->st, &cb))
+		return EIO;
+	w->cb_id = cb.id;
 	w->callback = true;
 	str_ncpy(w->cb_number, acc.ext, sizeof(w->cb_number));
 	str_ncpy(w->cb_as, acc.user, sizeof(w->cb_as));
@@ -508,6 +522,9 @@ void desk_transfer_result(struct desk_wait *w, uint16_t scode)
 	tmr_cancel(&w->tmr_announce);
 	tmr_cancel(&w->tmr_max);
 	qlog(w, "CONNECT", da, 0);
+	if (w->cb_id && store_callback_done(w->d->st, w->cb_id))
+		log_msg(LOG_ERROR, call_id(w->call), "desk: call-back task "
+			"%lld not marked done", (long long)w->cb_id);
 	acd_offer_answered(w->e, da->ag);
 	w->e = NULL;
 	if (w->h)

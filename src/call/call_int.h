@@ -17,6 +17,7 @@ struct leg {
 	struct sipsess *sess;
 	struct msdp answer;        /* callee's SDP, once it has sent one */
 	char user[STORE_USER_MAX]; /* the account it rings */
+	struct sa src;             /* where its REGISTER came from, if known */
 };
 
 struct call {

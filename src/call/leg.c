@@ -405,6 +405,8 @@ static void b_estab_handler(const struct sip_msg *msg, void *arg)
 	tmr_cancel(&c->tmr_ring);
 	c->sdp_b = l->answer;
 	mrelay_set_remote(c->mr, MSIDE_B, &l->answer.addr, l->answer.dir);
+	if (sa_isset(&l->src, SA_ADDR))
+		mrelay_set_peer_ip(c->mr, MSIDE_B, &l->src);
 	if (l->user[0])
 		str_ncpy(c->rec.callee, l->user, sizeof(c->rec.callee));
 
@@ -547,6 +549,8 @@ bool leg_fork(struct call *c, const char *uri, const struct sa *src,
 		return false;
 	l->call = c;
 	str_ncpy(l->user, user ? user : "", sizeof(l->user));
+	if (src)
+		l->src = *src;
 
 	/* Reach a contact behind NAT where its REGISTER came from. */
 	pl_set_str(&pl, uri);
@@ -556,7 +560,8 @@ bool leg_fork(struct call *c, const char *uri, const struct sa *src,
 		 * second socket of the phone; trust the contact then. */
 		if (sa_set(&dst, &ca.uri.host, ca.uri.port ? ca.uri.port :
 			   5060) || !sa_cmp(&dst, src, SA_ADDR)) {
-			re_snprintf(route, sizeof(route), "<sip:%J;lr%s>", src,
+			/* libre adds the brackets and ;lr itself. */
+			re_snprintf(route, sizeof(route), "sip:%J%s", src,
 				    tp == SIP_TRANSP_TCP ?
 				    ";transport=tcp" : "");
 			routev[0] = route;

@@ -366,6 +366,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 	mrelay_set_remote(c->mr, MSIDE_A, &offer.addr, offer.dir);
+	mrelay_set_peer_ip(c->mr, MSIDE_A, &msg->src);
 	event_publish(EVENT_CALL_STARTED, c);
 
 	if (for_app) {
@@ -501,6 +502,8 @@ int calls_originate(struct calls *cs, const char *number, const char *as_user,
 	if (!err) {
 		mrelay_bridge(c->mr, false);
 		mrelay_set_dtmf_handler(c->mr, local_dtmf, c);
+		if (sa_isset(&fc.src, SA_ADDR))
+			mrelay_set_peer_ip(c->mr, MSIDE_A, &fc.src);
 		err = leg_sdp_for(c, MSIDE_A, &tmpl, MDIR_SENDRECV, &offer);
 	}
 	if (!err)

@@ -77,6 +77,10 @@ void mrelay_laddr(const struct mrelay *mr, enum mside s, struct sa *sa);
 /** Tell the relay where side s's peer wants media and in which direction. */
 void mrelay_set_remote(struct mrelay *mr, enum mside s, const struct sa *rtp,
 		       enum mdir dir);
+/** The address side s signals from.  Until its first packet arrives,
+ * media is taken only from this address or the SDP's, so that a stranger
+ * cannot be latched in the peer's place. */
+void mrelay_set_peer_ip(struct mrelay *mr, enum mside s, const struct sa *sig);
 /** Counters so far. */
 void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st);
 /** Monotonic ms of the last packet from either side (0 = none yet). */

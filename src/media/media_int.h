@@ -59,6 +59,8 @@ struct rtpep {
 	uint16_t port;
 	struct udp_sock *rtp, *rtcp;
 	struct sa remote;          /* from SDP */
+	struct sa sig;             /* where the peer signals from */
+	bool has_sig;
 	struct sa latched, latched_rtcp;
 	bool has_remote, is_latched, is_latched_rtcp;
 	enum mdir dir;             /* as the peer declared it */

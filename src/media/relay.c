@@ -83,9 +83,16 @@ static bool wants_media(const struct rtpep *ep)
 }
 
 /* Admit a packet from src to ep: latch on the first one. */
-static bool admit(struct sa *latched, bool *is_latched, const struct sa *src)
+static bool admit(const struct rtpep *ep, struct sa *latched,
+		  bool *is_latched, const struct sa *src)
 {
 	if (!*is_latched) {
+		/* The first packet decides who the peer is: it must come
+		 * from an address the peer told us about. */
+		if ((ep->has_remote || ep->has_sig) &&
+		    !(ep->has_remote && sa_cmp(src, &ep->remote, SA_ADDR)) &&
+		    !(ep->has_sig && sa_cmp(src, &ep->sig, SA_ADDR)))
+			return false;
 		*latched = *src;
 		*is_latched = true;
 		return true;
@@ -167,7 +174,7 @@ static void rtp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 	size_t n = mbuf_get_left(mb);
 	const uint8_t *p = mbuf_buf(mb);
 
-	if (!admit(&ep->latched, &ep->is_latched, src)) {
+	if (!admit(ep, &ep->latched, &ep->is_latched, src)) {
 		ep->dropped++;
 		return;
 	}
@@ -203,7 +210,7 @@ static void rtcp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 	struct rtpep *ep = arg;
 	struct rtpep *to = &ep->mr->ep[!ep->side];
 
-	if (!admit(&ep->latched_rtcp, &ep->is_latched_rtcp, src)) {
+	if (!admit(ep, &ep->latched_rtcp, &ep->is_latched_rtcp, src)) {
 		ep->dropped++;
 		return;
 	}
@@ -273,6 +280,12 @@ void mrelay_set_remote(struct mrelay *mr, enum mside s, const struct sa *rtp,
 	ep->remote = *rtp;
 	ep->has_remote = sa_isset(rtp, SA_ALL);
 	ep->dir = dir;
+}
+
+void mrelay_set_peer_ip(struct mrelay *mr, enum mside s, const struct sa *sig)
+{
+	mr->ep[s].sig = *sig;
+	mr->ep[s].has_sig = sa_isset(sig, SA_ADDR);
 }
 
 void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st)

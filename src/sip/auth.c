@@ -15,7 +15,7 @@
 #include "core/log.h"
 #include "sip/sip_int.h"
 
-enum { NONCE_HEX = 32, HT_SIZE = 4096 };
+enum { NONCE_HEX = 40, HT_SIZE = 4096 };
 
 struct nonce_state {
 	struct le he;
@@ -116,16 +116,22 @@ int auth_alloc(struct auth **ap, const struct conf *cf)
 	return 0;
 }
 
-static void nonce_make(const struct auth *a, uint64_t issued, char *out)
+/* A nonce: when it was issued, a random salt (two challenges in the same
+ * millisecond must differ: nonce-counts are kept per nonce) and a MAC
+ * over both, so that nonces need no state until they are used. */
+static void nonce_make(const struct auth *a, uint64_t issued, uint32_t salt,
+		       char *out)
 {
-	uint8_t msg[8], mac[20];
+	uint8_t msg[12], mac[20];
 
 	for (int i = 0; i < 8; i++)
 		msg[i] = (uint8_t)(issued >> (56 - 8 * i));
+	for (int i = 0; i < 4; i++)
+		msg[8 + i] = (uint8_t)(salt >> (24 - 8 * i));
 	hmac_sha1(a->secret, sizeof(a->secret), msg, sizeof(msg), mac,
 		  sizeof(mac));
-	re_snprintf(out, NONCE_HEX + 1, "%016llx%w",
-		    (unsigned long long)issued, mac, (size_t)8);
+	re_snprintf(out, NONCE_HEX + 1, "%016llx%08x%w",
+		    (unsigned long long)issued, salt, mac, (size_t)8);
 }
 
 /* 0: valid and fresh; ETIMEDOUT: ours but expired; EBADMSG: not ours. */
@@ -133,16 +139,20 @@ static int nonce_check(const struct auth *a, const struct pl *nonce)
 {
 	char want[NONCE_HEX + 1];
 	uint64_t issued = 0;
+	uint32_t salt = 0;
 
 	if (nonce->l != NONCE_HEX)
 		return EBADMSG;
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < 24; i++) {
 		char c = nonce->p[i];
 		if (!isxdigit((unsigned char)c))
 			return EBADMSG;
-		issued = issued << 4 | ch_hex(c);
+		if (i < 16)
+			issued = issued << 4 | ch_hex(c);
+		else
+			salt = salt << 4 | ch_hex(c);
 	}
-	nonce_make(a, issued, want);
+	nonce_make(a, issued, salt, want);
 	if (memcmp(want, nonce->p, NONCE_HEX))
 		return EBADMSG;
 	if (issued + a->ttl_s * 1000ULL < clock_mono_ms())
@@ -257,7 +267,7 @@ static int challenge(struct auth *a, struct sip *sip,
 {
 	char nonce[NONCE_HEX + 1];
 
-	nonce_make(a, clock_mono_ms(), nonce);
+	nonce_make(a, clock_mono_ms(), rand_u32(), nonce);
 	return sip_treplyf(NULL, NULL, sip, msg, false,
 			   proxy ? 407 : 401,
 			   proxy ? "Proxy Authentication Required" :
@@ -342,6 +352,15 @@ int auth_request(struct auth *a, struct sip *sip, struct store *st,
 		!strcmp(acc->realm, a->realm);
 	if (!known)
 		memset(ha1, 0, sizeof(ha1)); /* same work as a real check */
+
+	/* The digest covers its own uri parameter, not the Request-URI:
+	 * credentials made for one request must not carry another (say, to
+	 * an outside number). */
+	if (pl_cmp(&cf.resp.uri, &msg->ruri)) {
+		(void)sip_treply(NULL, sip, msg, 400,
+				 "Digest URI Does Not Match");
+		return EAUTH;
+	}
 
 	err = httpauth_digest_response_auth(&cf.resp, &msg->met, ha1);
 	if (err || !known) {

@@ -493,6 +493,7 @@ class Sipp:
         self.path = os.path.join(tmp, name + ".xml")
         with open(self.path, "w") as f:
             f.write(xml)
+        self.xml = xml
         self.tmp = tmp
         self.name = name
         self.args = args
@@ -504,6 +505,12 @@ class Sipp:
         # fall back to its fixed default ports, which others may hold.
         if "-mp" not in self.args:
             self.args = self.args + ["-mp", str(free_port(pair=True))]
+        # sipp signs its digest for sip:HOST:PORT unless told otherwise;
+        # laoyou (RFC 2617 §3.2.2.5) wants the Request-URI itself.
+        if ("-au" in self.args and "-auth_uri" not in self.args and "-s" in self.args
+                and "INVITE sip:[service]@[remote_ip]:[remote_port]" in self.xml):
+            service = self.args[self.args.index("-s") + 1]
+            self.args = self.args + ["-auth_uri", f"{service}@{target}"]
         return ["sipp", "-sf", self.path, "-i", "127.0.0.1", "-p", str(self.port),
                 "-nostdin", "-trace_err", "-error_file", os.path.join(self.tmp, self.name + ".err"),
                 "-trace_stat", "-stf", os.path.join(self.tmp, self.name + ".csv"),

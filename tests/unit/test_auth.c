@@ -96,7 +96,7 @@ static void nonce_from(char *nonce, size_t sz)
 	const char *p = strstr(last_tx, "nonce=\"");
 	nonce[0] = '\0';
 	if (p)
-		re_snprintf(nonce, sz, "%b", p + 7, (size_t)32);
+		re_snprintf(nonce, sz, "%b", p + 7, (size_t)40);
 }
 
 static void credentials(char *out, size_t sz, const char *user,
@@ -116,14 +116,14 @@ static void credentials(char *out, size_t sz, const char *user,
 static void challenge_then_accept_once_per_count(void)
 {
 	struct rig r;
-	char nonce[40], cred[512];
+	char nonce[48], cred[512];
 
 	rig_open(&r);
 	CHECK_EQ(reg(&r, "127.0.0.2", NULL), EAUTH);
 	CHECK(strncmp(last_tx, "SIP/2.0 401", 11) == 0);
 	CHECK(strstr(last_tx, "qop=\"auth\"") != NULL);
 	nonce_from(nonce, sizeof(nonce));
-	CHECK_EQ(strlen(nonce), 32);
+	CHECK_EQ(strlen(nonce), 40);
 
 	credentials(cred, sizeof(cred), "alice", "secret", nonce, "00000001");
 	CHECK_EQ(reg(&r, "127.0.0.2", cred), 0);
@@ -145,7 +145,7 @@ static void challenge_then_accept_once_per_count(void)
 static void same_answer_for_bad_user_and_password_then_ban(void)
 {
 	struct rig r;
-	char nonce[40], cred[512], first[64], second[64];
+	char nonce[48], cred[512], first[64], second[64];
 
 	rig_open(&r);
 	reg(&r, "127.0.0.3", NULL);
@@ -175,7 +175,33 @@ static void same_answer_for_bad_user_and_password_then_ban(void)
 	rig_close(&r);
 }
 
+/* Two challenges in the same millisecond get nonces of their own, and a
+ * digest made for another Request-URI is refused. */
+static void nonces_differ_and_digest_uri_must_match(void)
+{
+	struct rig r;
+	char n1[48], n2[48], cred[512], *uri;
+
+	rig_open(&r);
+	CHECK_EQ(reg(&r, "127.0.0.2", NULL), EAUTH);
+	nonce_from(n1, sizeof(n1));
+	CHECK_EQ(reg(&r, "127.0.0.2", NULL), EAUTH);
+	nonce_from(n2, sizeof(n2));
+	CHECK(strcmp(n1, n2) != 0);
+
+	credentials(cred, sizeof(cred), "alice", "secret", n1, "00000001");
+	uri = strstr(cred, "uri=\"sip:laoyou\"");
+	CHECK(uri != NULL);
+	if (uri)
+		memcpy(uri, "uri=\"sip:laoyoX\"", 16);
+	CHECK_EQ(reg(&r, "127.0.0.2", cred), EAUTH);
+	CHECK(strncmp(last_tx, "SIP/2.0 400", 11) == 0);
+	rig_close(&r);
+}
+
 const struct unit_case auth_cases[] = {
+	{"nonces_differ_and_digest_uri_must_match",
+	 nonces_differ_and_digest_uri_must_match},
 	{"challenge_then_accept_once_per_count",
 	 challenge_then_accept_once_per_count},
 	{"same_answer_for_bad_user_and_password_then_ban",
