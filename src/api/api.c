@@ -131,6 +131,7 @@ static const char *reason_of(uint16_t code)
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";
 	case 422: return "Unprocessable Entity";
+	case 426: return "Upgrade Required";
 	case 429: return "Too Many Requests";
 	case 503: return "Service Unavailable";
 	default:  return code < 400 ? "OK" : "Error";
@@ -141,6 +142,8 @@ void api_reply(struct req *r, uint16_t code, const char *ctype,
 	       const struct mbuf *body, const char *extra_hdrs)
 {
 	size_t len = body ? body->end : 0;
+	/* HEAD: the headers GET would send, and no body. */
+	size_t send = pl_strcmp(&r->msg->met, "HEAD") ? len : 0;
 
 	(void)http_reply(r->conn, code, reason_of(code),
 			 "Content-Type: %s\r\n"
@@ -151,7 +154,7 @@ void api_reply(struct req *r, uint16_t code, const char *ctype,
 			 "\r\n"
 			 "%b",
 			 ctype, extra_hdrs ? extra_hdrs : "", len,
-			 body ? body->buf : (uint8_t *)"", len);
+			 body ? body->buf : (uint8_t *)"", send);
 }
 
 static void vjson(struct req *r, uint16_t code, const char *extra,
@@ -177,17 +180,39 @@ void api_json(struct req *r, uint16_t code, const char *fmt, ...)
 	va_end(ap);
 }
 
+static void verror(struct req *r, uint16_t code, const char *extra,
+		   const char *error, const char *fmt, va_list ap)
+{
+	char msg[512];
+	struct mbuf *mb = mbuf_alloc(600);
+
+	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (!mb || mbuf_printf(mb, "{\"error\":\"%s\",\"message\":\"%H\"}"
+			       "\n", error, store_json_esc, msg))
+		(void)http_ereply(r->conn, 500, "Internal Server Error");
+	else
+		api_reply(r, code, "application/json", mb, extra);
+	mem_deref(mb);
+}
+
 void api_error(struct req *r, uint16_t code, const char *error,
 	       const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	verror(r, code, NULL, error, fmt, ap);
 	va_end(ap);
-	api_json(r, code, "{\"error\":\"%s\",\"message\":\"%H\"}", error,
-		 store_json_esc, msg);
+}
+
+void api_error_hdr(struct req *r, uint16_t code, const char *extra,
+		   const char *error, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	verror(r, code, extra, error, fmt, ap);
+	va_end(ap);
 }
 
 static int hexval(char c)
@@ -341,8 +366,9 @@ static int authenticate(struct req *r)
 		return 0;
 	}
 	/* Browsers cannot set headers on a WebSocket: events may pass a
-	 * token in the query instead. */
-	if (api_param(r, "token", secret, sizeof(secret))) {
+	 * token in the query instead (and only there: URLs end up in logs). */
+	if (!pl_strcmp(&r->msg->path, "/api/v1/events") &&
+	    api_param(r, "token", secret, sizeof(secret))) {
 		api_hash(secret, hash);
 		if (store_token_get(st, hash, w->name, sizeof(w->name),
 				    w->scopes, sizeof(w->scopes)))
@@ -369,7 +395,9 @@ static bool has_scope(const char *scopes, const char *want)
 	char list[140];
 
 	re_snprintf(list, sizeof(list), ",%s,", scopes);
-	if (strstr(list, ",admin,"))
+	/* admin implies everything; control implies read. */
+	if (strstr(list, ",admin,") ||
+	    (!strcmp(want, "read") && strstr(list, ",control,")))
 		return true;
 	re_snprintf(pat, sizeof(pat), ",%s,", want);
 	return strstr(list, pat) != NULL;
@@ -620,9 +648,12 @@ static void dispatch(struct req *r, const char *path)
 			    rt->met);
 	}
 	if (!found) {
-		if (allow[0])
-			api_error(r, 405, "method_not_allowed", "%s allows %s",
-				  path, allow);
+		if (allow[0]) {
+			char hdr[96];
+			re_snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow);
+			api_error_hdr(r, 405, hdr, "method_not_allowed",
+				      "%s allows %s", path, allow);
+		}
 		else
 			api_error(r, 404, "not_found", "no such resource: %s",
 				  path);
@@ -696,8 +727,9 @@ static void req_handler(struct http_conn *conn, const struct http_msg *msg,
 	}
 	if (!strcmp(path, "/health")) {
 		if (pl_strcmp(&msg->met, "GET") && pl_strcmp(&msg->met, "HEAD"))
-			api_error(&r, 405, "method_not_allowed",
-				  "/health answers GET only");
+			api_error_hdr(&r, 405, "Allow: GET, HEAD\r\n",
+				      "method_not_allowed",
+				      "/health answers GET only");
 		else
 			health(&r);
 	}
@@ -715,8 +747,8 @@ static void req_handler(struct http_conn *conn, const struct http_msg *msg,
 		page(&r, path);
 	}
 	else {
-		api_error(&r, 405, "method_not_allowed", "pages answer GET "
-			  "only");
+		api_error_hdr(&r, 405, "Allow: GET, HEAD\r\n",
+			      "method_not_allowed", "pages answer GET only");
 	}
  out:
 	finish(conn, msg);

@@ -9,7 +9,9 @@
 
 enum role { ROLE_NONE, ROLE_AGENT, ROLE_SUPERVISOR, ROLE_ADMIN };
 
-enum { API_BODY_MAX = 65536, API_SITE_MAX = 1048576 };
+/* libre's HTTP server drops requests over 512 KiB without a reply; stay
+ * under that so a large body still gets its 413. */
+enum { API_BODY_MAX = 65536, API_SITE_MAX = 458752 };
 
 struct api {
 	struct http_sock *sock;
@@ -60,6 +62,9 @@ struct req {
 /** The JSON error reply {"error","message"}. */
 void api_error(struct req *r, uint16_t code, const char *error,
 	       const char *fmt, ...);
+/** The same with extra header lines ("Name: value\r\n"…). */
+void api_error_hdr(struct req *r, uint16_t code, const char *extra,
+		   const char *error, const char *fmt, ...);
 /** A reply with a body of the given type. */
 void api_reply(struct req *r, uint16_t code, const char *ctype,
 	       const struct mbuf *body, const char *extra_hdrs);

@@ -212,8 +212,9 @@ void api_events_accept(struct req *r)
 	int err;
 
 	if (!http_msg_hdr_has_value(r->msg, HTTP_HDR_UPGRADE, "websocket")) {
-		api_error(r, 426, "upgrade_required", "/api/v1/events is a "
-			  "WebSocket");
+		api_error_hdr(r, 426, "Upgrade: websocket\r\n"
+			      "Connection: Upgrade\r\n", "upgrade_required",
+			      "/api/v1/events is a WebSocket");
 		return;
 	}
 	cl = mem_zalloc(sizeof(*cl), client_destructor);

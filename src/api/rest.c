@@ -471,6 +471,28 @@ static void callback_done(struct req *r)
 	api_json(r, 200, "{\"id\":%lld,\"status\":\"done\"}", id);
 }
 
+struct find_call {
+	const char *id;
+	bool found;
+};
+
+static void find_call(const struct call *c, const char *state, void *arg)
+{
+	struct find_call *fc = arg;
+	(void)state;
+
+	fc->found |= !strcmp(call_id(c), fc->id);
+}
+
+/* A call in progress, or one with a record. */
+static bool call_known(struct req *r, const char *id)
+{
+	struct find_call fc = {.id = id};
+
+	calls_foreach(r->api->cs, find_call, &fc);
+	return fc.found || store_cdr_known(r->api->st, id);
+}
+
 static void wrapup(struct req *r)
 {
 	struct json *b = api_body(r);
@@ -493,6 +515,10 @@ static void wrapup(struct req *r)
 	}
 	if (!r->who.agent[0]) {
 		api_error(r, 403, "forbidden", "only an agent wraps up calls");
+		goto out;
+	}
+	if (!call_known(r, r->seg[0])) {
+		api_error(r, 404, "not_found", "no call %s", r->seg[0]);
 		goto out;
 	}
 	err = store_wrapup(r->api->st, clock_wall_ms(), r->seg[0],
@@ -693,20 +719,30 @@ static void site_put(struct req *r)
 {
 	const struct mbuf *mb = r->msg->mb;
 	char path[600], err[512] = "";
-	FILE *f;
-	int e;
+	size_t plen;
+	FILE *f = NULL;
+	int e, fd;
 
 	if (!mb || !mbuf_get_left(mb)) {
 		api_error(r, 400, "bad_request", "send the site file as the "
 			  "body");
 		return;
 	}
-	re_snprintf(path, sizeof(path), "%s/site.json", r->api->cf.data_dir);
-	f = fopen(path, "wb");
+	/* A file of our own, so that concurrent imports and the operator's
+	 * files in data_dir are safe. */
+	re_snprintf(path, sizeof(path), "%s/.site-upload-XXXXXX",
+		    r->api->cf.data_dir);
+	fd = mkstemp(path);
+	if (fd >= 0)
+		f = fdopen(fd, "wb");
 	if (!f || fwrite(mbuf_buf(mb), 1, mbuf_get_left(mb), f) !=
 	    mbuf_get_left(mb)) {
 		if (f)
 			fclose(f);
+		else if (fd >= 0)
+			close(fd);
+		if (fd >= 0)
+			(void)unlink(path);
 		api_error(r, 500, "write_failed", "cannot stage the site");
 		return;
 	}
@@ -714,8 +750,11 @@ static void site_put(struct req *r)
 	e = site_import(path, &r->api->cf, r->api->st, err, sizeof(err));
 	(void)unlink(path);
 	if (e) {
-		api_error(r, 422, "invalid_site", "%s", err[0] ? err :
-			  "the site was refused");
+		/* Errors name the upload as the admin knows it. */
+		plen = strlen(path);
+		api_error(r, 422, "invalid_site", "%s%s", !strncmp(err, path,
+			  plen) ? "site.json" : "", !strncmp(err, path, plen) ?
+			  err + plen : err[0] ? err : "the site was refused");
 		return;
 	}
 	api_audit(r, "site.import", "%zu bytes", mbuf_get_left(mb));
@@ -933,6 +972,19 @@ struct metric_ctx {
 	int err;
 };
 
+/* A label value as the text format wants it: \\, \" and \n escaped. */
+static int label_esc(struct re_printf *pf, const char *s)
+{
+	int err = 0;
+
+	for (; s && *s && !err; s++)
+		err = *s == '\\' ? re_hprintf(pf, "\\\\") :
+			*s == '"' ? re_hprintf(pf, "\\\"") :
+			*s == '\n' ? re_hprintf(pf, "\\n") :
+			pf->vph(s, 1, pf->arg);
+	return err;
+}
+
 /* Prometheus wants each family's lines together: one pass each. */
 static void metric_queue(const struct desk_queue_info *qi, void *arg)
 {
@@ -940,12 +992,13 @@ static void metric_queue(const struct desk_queue_info *qi, void *arg)
 
 	if (mc->longest)
 		mc->err |= mbuf_printf(mc->mb, "laoyou_queue_longest_wait_"
-				       "seconds{queue=\"%s\"} %llu\n",
-				       qi->name, (unsigned long long)
+				       "seconds{queue=\"%H\"} %llu\n",
+				       label_esc, qi->name, (unsigned long long)
 				       (qi->longest_wait_ms / 1000));
 	else
 		mc->err |= mbuf_printf(mc->mb, "laoyou_queue_waiting{queue="
-				       "\"%s\"} %u\n", qi->name, qi->waiting);
+				       "\"%H\"} %u\n", label_esc, qi->name,
+				       qi->waiting);
 }
 
 static void metric_agent(const struct desk_agent_info *ai, void *arg)
@@ -965,9 +1018,9 @@ void api_metrics(struct req *r)
 				      "reserved", "on_call", "wrap_up"};
 	struct metric_ctx mc = {.mb = mbuf_alloc(4096)};
 
-	if (pl_strcmp(&r->msg->met, "GET")) {
-		api_error(r, 405, "method_not_allowed", "/metrics answers GET "
-			  "only");
+	if (pl_strcmp(&r->msg->met, "GET") && pl_strcmp(&r->msg->met, "HEAD")) {
+		api_error_hdr(r, 405, "Allow: GET, HEAD\r\n",
+			      "method_not_allowed", "/metrics answers GET only");
 		goto out;
 	}
 	if (!mc.mb)

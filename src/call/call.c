@@ -181,6 +181,14 @@ void call_end(struct call *c, const char *disposition, uint16_t cause,
 		disposition = "failed";
 	c->state = ST_ENDED;
 
+	/* Supervisors listen to this call only: they go with it. */
+	list_unlink(&c->le_sup);
+	while (c->sups.head) {
+		struct call *sup = c->sups.head->data;
+		list_unlink(&sup->le_sup);
+		call_hangup(sup, 200, "Supervised Call Ended");
+	}
+
 	c->rec.end_ms = now;
 	c->rec.duration_s = (uint32_t)((now - c->rec.start_ms + 500) / 1000);
 	c->rec.billable_s = c->rec.answer_ms ?
@@ -288,6 +296,8 @@ int call_supervise(struct call *target, struct call *sup,
 	log_msg(LOG_INFO, target->callid, "call: %s %s", sup->rec.caller,
 		mode == MSUP_LISTEN ? "listens" : mode == MSUP_WHISPER ?
 		"whispers" : "barges in");
+	list_unlink(&sup->le_sup);
+	list_append(&target->sups, &sup->le_sup, sup);
 	return mrelay_supervise(target->mr, sup->mr, mode);
 }
 

@@ -95,7 +95,8 @@ int  call_record_start(struct call *c, const char *path, bool stereo);
 /** Stop recording; returns the recording's length in ms. */
 uint32_t call_record_stop(struct call *c);
 /** Let the caller of call sup (a supervisor, answered by an application)
- * listen to, whisper into or barge into the bridged call target. */
+ * listen to, whisper into or barge into the bridged call target; sup is
+ * hung up when target ends. */
 int  call_supervise(struct call *target, struct call *sup,
 		    enum msup_mode mode);
 /** Hang up the call. */

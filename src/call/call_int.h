@@ -31,6 +31,8 @@ struct call {
 	struct list forks;         /* struct leg, until one answers */
 	struct leg *b;             /* the leg that answered */
 	struct mrelay *mr;
+	struct list sups;          /* supervisors' calls on this one */
+	struct le le_sup;          /* in the supervised call's sups */
 	struct msdp offer_a;       /* caller's last offer */
 	struct msdp sdp_b;         /* callee's last SDP */
 	uint64_t sess_id;

@@ -45,8 +45,6 @@ struct ivr {
 	struct tmr tmr_cleanup;
 	struct call_app *app;
 	struct desk *desk;
-	struct list sups;          /* supervisors' calls */
-	struct event_sub *sub;
 };
 
 /* What a survey does when the hotline asks for one after the agent. */
@@ -876,62 +874,21 @@ static void feature_done(void *arg)
 	call_hangup(arg, 200, "Feature Code");
 }
 
-struct supcall {
-	struct le le;
-	struct call *sup, *target;
-};
-
-static void supcall_destructor(void *arg)
-{
-	struct supcall *sc = arg;
-
-	list_unlink(&sc->le);
-	mem_deref(sc->sup);
-	mem_deref(sc->target);
-}
-
-static void sup_close(struct call *c, void *arg)
-{
-	(void)c;
-	mem_deref(arg);
-}
-
-/* The supervised call ended: so does the supervisor's. */
-static void sup_event(enum event_type type, const void *data, void *arg)
-{
-	struct ivr *ivr = arg;
-
-	if (type != EVENT_CALL_ENDED)
-		return;
-	for (struct le *le = ivr->sups.head; le; le = le->next) {
-		struct supcall *sc = le->data;
-		if (sc->target == data) {
-			call_hangup(sc->sup, 200, "Supervised Call Ended");
-			return;
-		}
-	}
-}
-
 static void supervise(struct ivr *ivr, struct call *c, const char *code)
 {
-	static const struct call_handlers h = {.closeh = sup_close};
 	const enum msup_mode modes[] = {MSUP_LISTEN, MSUP_WHISPER,
 					MSUP_BARGE};
 	struct call *target = desk_supervisable(ivr->desk, call_caller(c),
 						code + 3);
-	struct supcall *sc;
 
 	call_path_add(c, code);
-	if (!target || !(sc = mem_zalloc(sizeof(*sc), supcall_destructor))) {
+	if (!target) {
 		struct audio *a = prompt_find(ivr, "zh", "invalid");
 		if (!a || call_play(c, &a, 1, feature_done, c))
 			call_hangup(c, 200, "Nothing To Supervise");
 		return;
 	}
-	sc->sup = mem_ref(c);
-	sc->target = mem_ref(target);
-	list_append(&ivr->sups, &sc->le, sc);
-	call_set_handlers(c, &h, sc);
+	call_set_handlers(c, &(struct call_handlers){0}, NULL);
 	if (call_supervise(target, c, modes[code[2] - '5']))
 		call_hangup(c, 200, "Cannot Supervise");
 }
@@ -1080,8 +1037,6 @@ static void ivr_destructor(void *arg)
 
 	tmr_cancel(&ivr->tmr_cleanup);
 	mem_deref(ivr->app);
-	mem_deref(ivr->sub);
-	list_flush(&ivr->sups);
 	list_flush(&ivr->calls);
 	hash_flush(ivr->prompts);
 	mem_deref(ivr->prompts);
@@ -1108,7 +1063,6 @@ int ivr_alloc(struct ivr **ivrp, struct calls *cs, struct store *st,
 	err |= str_dup(&ivr->overrides_dir, overrides_dir);
 	err |= str_dup(&ivr->recordings_dir, recordings_dir);
 	err |= hash_alloc(&ivr->prompts, HT_PROMPTS);
-	err |= event_subscribe(&ivr->sub, sup_event, ivr);
 	if (!err)
 		err = ivr_reload(ivr);
 	if (err) {

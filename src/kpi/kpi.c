@@ -3,6 +3,7 @@
  * within short_s) are not offered calls: the caller never gave the queue
  * a chance, and operators do not count them against the 接通率.
  */
+#include <stdio.h>
 #include <string.h>
 #include <re.h>
 #include "core/clock.h"
@@ -55,17 +56,26 @@ int kpi_compute(struct store *st, const struct kpi_query *q, struct kpi *k)
 
 int kpi_json(struct re_printf *pf, const struct kpi *k)
 {
+	/* libre's %f truncates; the C library rounds, as the CLI does, so
+	 * the API and `laoyou kpi` print the same figures. */
+	char f[6][32];
+
+	snprintf(f[0], sizeof(f[0]), "%.2f", k->connect_rate);
+	snprintf(f[1], sizeof(f[1]), "%.2f", k->service_level);
+	snprintf(f[2], sizeof(f[2]), "%.1f", k->asa_s);
+	snprintf(f[3], sizeof(f[3]), "%.1f", k->aht_s);
+	snprintf(f[4], sizeof(f[4]), "%.1f", k->longest_wait_s);
+	snprintf(f[5], sizeof(f[5]), "%.2f", k->occupancy);
 	return re_hprintf(pf, "{\"offered\":%llu,\"answered\":%llu,"
 			  "\"abandoned\":%llu,\"short_abandoned\":%llu,"
-			  "\"timeouts\":%llu,\"connect_rate\":%.2f,"
-			  "\"service_level\":%.2f,\"asa_s\":%.1f,"
-			  "\"aht_s\":%.1f,\"longest_wait_s\":%.1f,"
-			  "\"occupancy\":%.2f}",
+			  "\"timeouts\":%llu,\"connect_rate\":%s,"
+			  "\"service_level\":%s,\"asa_s\":%s,"
+			  "\"aht_s\":%s,\"longest_wait_s\":%s,"
+			  "\"occupancy\":%s}",
 			  (unsigned long long)k->offered,
 			  (unsigned long long)k->answered,
 			  (unsigned long long)k->abandoned,
 			  (unsigned long long)k->short_abandoned,
-			  (unsigned long long)k->timeouts, k->connect_rate,
-			  k->service_level, k->asa_s, k->aht_s,
-			  k->longest_wait_s, k->occupancy);
+			  (unsigned long long)k->timeouts, f[0], f[1], f[2],
+			  f[3], f[4], f[5]);
 }

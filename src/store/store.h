@@ -207,6 +207,8 @@ int  store_audit(struct store *st, int64_t ts_ms, const char *who,
 /** An agent's wrap-up of a call: a category and notes. */
 int  store_wrapup(struct store *st, int64_t ts_ms, const char *callid,
 		  const char *agent, const char *category, const char *notes);
+/** Is there a call record with this Call-ID? */
+bool store_cdr_known(struct store *st, const char *callid);
 /** Mark an open call-back task done; ENOENT if none is open. */
 int  store_callback_done(struct store *st, int64_t id);
 /** The recording file of a call record; ENOENT if none. */

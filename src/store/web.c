@@ -172,6 +172,14 @@ int store_wrapup(struct store *st, int64_t ts_ms, const char *callid,
 		   category, notes);
 }
 
+bool store_cdr_known(struct store *st, const char *callid)
+{
+	char buf[8];
+
+	return !row(st, "SELECT 1 FROM cdr WHERE callid=? LIMIT 1", 1, "s",
+		    callid, buf, sizeof(buf));
+}
+
 int store_callback_done(struct store *st, int64_t id)
 {
 	return run(st, "UPDATE callbacks SET status='done' WHERE id=? AND "
