@@ -427,6 +427,7 @@ class Bench:
                     "db = %s\n"
                     "log_level = %s\n"
                     "max_calls = 100000\n"
+                    "flood_invite = 0\nflood_register = 0\nflood_options = 0\n"
                     % (self.ly_sip, self.ly_sip + 1, self.ly_http, self.a.rtp_ports,
                        os.path.join(d, "laoyou.db"), self.a.laoyou_log_level))
         return conf

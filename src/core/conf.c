@@ -32,6 +32,8 @@ void conf_defaults(struct conf *cf)
 	cf->reg_max_expires = 7200;
 	cf->reg_default_expires = 3600;
 	cf->max_msg_size = 16384;
+	for (int i = 0; i < 3; i++)
+		cf->flood_rate[i] = 200;
 	cf->retention_days = 90;
 }
 
@@ -82,6 +84,9 @@ static const struct uint_key uint_keys[] = {
 	U("default_expires", reg_default_expires, 1, 604800),
 	U("max_message_size", max_msg_size, 1024, 65535),
 	U("recording_retention_days", retention_days, 1, 36500),
+	U("flood_register", flood_rate[0], 0, 1000000),
+	U("flood_invite", flood_rate[1], 0, 1000000),
+	U("flood_options", flood_rate[2], 0, 1000000),
 };
 
 int conf_set(struct conf *cf, const char *key, const char *val,
@@ -158,6 +163,15 @@ int conf_set(struct conf *cf, const char *key, const char *val,
 			return EINVAL;
 		}
 		str_ncpy(dst, val, sizeof(cf->data_dir));
+		return 0;
+	}
+	if (!strcmp(key, "flood_action")) {
+		if (strcmp(val, "503") && strcmp(val, "drop")) {
+			re_snprintf(err, errsz, "flood_action must be 503 or "
+				    "drop, not '%s'", val);
+			return EINVAL;
+		}
+		cf->flood_drop = !strcmp(val, "drop");
 		return 0;
 	}
 	if (!strcmp(key, "log_level")) {

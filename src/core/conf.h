@@ -26,6 +26,9 @@ struct conf {
 	uint32_t auth_ban_s;
 	uint32_t reg_min_expires, reg_max_expires, reg_default_expires;
 	uint32_t max_msg_size;      /* bytes; larger SIP messages are refused */
+	uint32_t flood_rate[3];     /* REGISTER, INVITE, OPTIONS per second per
+				     * address (0 = no limit) */
+	bool flood_drop;            /* over the limit: drop, not 503 */
 	char trunk_uri[256];        /* outside numbers go here, if set */
 	char prompts_dir[512];      /* built-in prompts; "" = next to the binary */
 	char web_dir[512];          /* the web pages; "" = ../web from the binary */

@@ -12,12 +12,26 @@ struct sipd {
 	struct store *st;
 	struct auth *auth;
 	struct registrar *reg;
+	struct limit *limit;
 	struct conf cf;
 	bool udp_tuned;            /* the SIP UDP socket's buffers are raised */
 	struct udp_helper *uh;     /* on that socket: see udp_recv_helper */
 	struct udp_sock *probe;
 	struct tmr tmr_probe;
 };
+
+/* limit.c */
+enum limit_class { LIMIT_REGISTER, LIMIT_INVITE, LIMIT_OPTIONS,
+		   LIMIT_CLASSES };
+struct limit;
+/** Per-address request rate limits from cf's flood_* settings. */
+int  limit_alloc(struct limit **lp, const struct conf *cf);
+/** Take new rates. */
+void limit_reconf(struct limit *l, const struct conf *cf);
+/** May src send one more request of class c now? */
+bool limit_allow(struct limit *l, const struct sa *src, enum limit_class c);
+/** Requests refused so far. */
+uint64_t limit_refused(const struct limit *l);
 
 /* check.c */
 /** Sanity checks on a request: 0, or a status to answer (0xffff: drop). */

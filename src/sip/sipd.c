@@ -40,7 +40,8 @@ static bool udp_recv_helper(struct sa *src, struct mbuf *mb, void *arg)
 	(void)src;
 	(void)arg;
 
-	if (n < 4 || !isalpha(p[0]) || p[n - 2] != '\r' || p[n - 1] != '\n')
+	if (n < 4 || !isalpha(p[0]) || p[n - 2] != '\r' || p[n - 1] != '\n' ||
+	    (p[n - 4] == '\r' && p[n - 3] == '\n'))
 		return false;
 	for (size_t i = 0; i + 4 <= n; i++) {
 		if (p[i] == '\r' && !memcmp(p + i, "\r\n\r\n", 4))
@@ -72,6 +73,22 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 		if (udp_register_helper(&sd->uh, msg->sock, 0, NULL,
 					udp_recv_helper, sd))
 			log_warn("sip: cannot watch the UDP socket");
+	}
+
+	/* Floods first: the cheapest refusal. */
+	if (!pl_isset(&msg->to.tag)) {
+		int c = method_is(msg, "REGISTER") ? LIMIT_REGISTER :
+			method_is(msg, "INVITE") ? LIMIT_INVITE :
+			method_is(msg, "OPTIONS") ? LIMIT_OPTIONS : -1;
+		if (c >= 0 && !limit_allow(sd->limit, &msg->src,
+					   (enum limit_class)c)) {
+			if (!sd->cf.flood_drop)
+				(void)sip_replyf(sd->sip, msg, 503,
+						 "Service Unavailable",
+						 "Retry-After: 5\r\n"
+						 "Content-Length: 0\r\n\r\n");
+			return true;
+		}
 	}
 
 	scode = sipcheck_request(msg, sd->cf.max_msg_size, &reason, hdrs,
@@ -166,6 +183,7 @@ static void destructor(void *arg)
 	mem_deref(sd->lsnr);
 	mem_deref(sd->reg);
 	mem_deref(sd->auth);
+	mem_deref(sd->limit);
 	if (sd->sip)
 		sip_close(sd->sip, true);
 	mem_deref(sd->sip);
@@ -185,6 +203,9 @@ int sipd_alloc(struct sipd **sp, const struct conf *cf, struct store *st)
 		return ENOMEM;
 	sd->cf = *cf;
 	sd->st = mem_ref(st);
+	err = limit_alloc(&sd->limit, cf);
+	if (err)
+		goto out;
 
 	err = sip_alloc(&sd->sip, NULL, HT_TRANS, HT_TRANS, HT_TRANS,
 			"laoyou/" LAOYOU_VERSION, NULL, NULL);
@@ -244,6 +265,7 @@ void sipd_reconf(struct sipd *s, const struct conf *cf)
 	s->cf.sip_tcp = tcp;
 	str_ncpy(s->cf.db, db, sizeof(s->cf.db));
 	auth_reconf(s->auth, cf);
+	limit_reconf(s->limit, cf);
 }
 
 int sipd_authenticate(struct sipd *s, const struct sip_msg *msg,
