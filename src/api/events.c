@@ -205,6 +205,23 @@ static void tick(void *arg)
 	mem_deref(mb);
 }
 
+/* Browsers send the page's Origin with a WebSocket handshake and, unlike
+ * fetch, do not stop a cross-site one: a page elsewhere must not listen
+ * with our user's cookie.  Clients without an Origin are not browsers. */
+static bool same_origin(const struct http_msg *msg)
+{
+	const struct http_hdr *o = http_msg_xhdr(msg, "Origin");
+	const struct http_hdr *h = http_msg_hdr(msg, HTTP_HDR_HOST);
+	struct pl host;
+
+	if (!o)
+		return true;
+	if (!h || re_regex(o->val.p, o->val.l, "http[s]*://[^/]+", NULL,
+			   &host))
+		return false;
+	return !pl_casecmp(&host, &h->val);
+}
+
 void api_events_accept(struct req *r)
 {
 	struct api *api = r->api;
@@ -215,6 +232,11 @@ void api_events_accept(struct req *r)
 		api_error_hdr(r, 426, "Upgrade: websocket\r\n"
 			      "Connection: Upgrade\r\n", "upgrade_required",
 			      "/api/v1/events is a WebSocket");
+		return;
+	}
+	if (!same_origin(r->msg)) {
+		api_error(r, 403, "forbidden", "the page's Origin is not this "
+			  "server");
 		return;
 	}
 	cl = mem_zalloc(sizeof(*cl), client_destructor);
