@@ -473,6 +473,26 @@ static const char *password_of(const struct opts *o, char *buf, size_t sz)
 	return buf;
 }
 
+/* `laoyou CMD SUB [NAME] …`: the options, the sub-command, the NAME that
+ * all but "list" need, and the store. */
+static int sub_open(int argc, char **argv, const char *cmd, size_t namesz,
+		    struct opts *o, const char **sub, const char **name,
+		    struct store **st, struct conf *cf)
+{
+	if (argc < 2 || parse_opts(o, argc - 1, argv + 1)) {
+		usage(stderr);
+		return 2;
+	}
+	*sub = argv[1];
+	*name = optind < argc - 1 ? argv[1 + optind] : NULL;
+	if (strcmp(*sub, "list") && (!*name || !valid_name(*name, namesz))) {
+		fprintf(stderr, "laoyou: %s %s NAME (letters, digits, - _ . +)"
+			"\n", cmd, *sub);
+		return 2;
+	}
+	return open_store(st, o, cf);
+}
+
 static int cmd_user(int argc, char **argv)
 {
 	struct store *st = NULL;
@@ -483,19 +503,8 @@ static int cmd_user(int argc, char **argv)
 	char buf[300];
 	int rc, err = 0;
 
-	if (argc < 2 || parse_opts(&o, argc - 1, argv + 1)) {
-		usage(stderr);
-		return 2;
-	}
-	sub = argv[1];
-	if (optind < argc - 1)
-		name = argv[1 + optind];
-	if (strcmp(sub, "list") && (!name || !valid_name(name, sizeof(u.name)))) {
-		fprintf(stderr, "laoyou: user %s NAME (letters, digits, - _ . +)"
-			"\n", sub);
-		return 2;
-	}
-	rc = open_store(&st, &o, &cf);
+	rc = sub_open(argc, argv, "user", sizeof(u.name), &o, &sub, &name,
+		      &st, &cf);
 	if (rc)
 		return rc;
 	if (!strcmp(sub, "list")) {
@@ -560,18 +569,7 @@ static int cmd_token(int argc, char **argv)
 	char secret[65];
 	int rc, err = 0;
 
-	if (argc < 2 || parse_opts(&o, argc - 1, argv + 1)) {
-		usage(stderr);
-		return 2;
-	}
-	sub = argv[1];
-	if (optind < argc - 1)
-		name = argv[1 + optind];
-	if (strcmp(sub, "list") && !name) {
-		fprintf(stderr, "laoyou: token %s NAME\n", sub);
-		return 2;
-	}
-	rc = open_store(&st, &o, &cf);
+	rc = sub_open(argc, argv, "token", 64, &o, &sub, &name, &st, &cf);
 	if (rc)
 		return rc;
 	if (!strcmp(sub, "list")) {

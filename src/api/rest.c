@@ -68,20 +68,32 @@ static void agent_print(const struct desk_agent_info *ai, void *arg)
 	pc->first = false;
 }
 
-static void agents_list(struct req *r)
+/* {"items":[…]} from a walk that prints each item into pc. */
+static void items_reply(struct req *r, void (*walk)(struct print_ctx *pc))
 {
-	struct print_ctx pc = {.mb = mbuf_alloc(1024), .first = true};
+	struct print_ctx pc = {.api = r->api, .mb = mbuf_alloc(1024),
+			       .first = true};
 
 	if (!pc.mb)
 		return print_err(r);
 	pc.err = mbuf_write_str(pc.mb, "{\"items\":[");
-	desk_agents(r->api->desk, agent_print, &pc);
+	walk(&pc);
 	pc.err |= mbuf_write_str(pc.mb, "]}\n");
 	if (pc.err)
 		print_err(r);
 	else
 		api_reply(r, 200, "application/json", pc.mb, NULL);
 	mem_deref(pc.mb);
+}
+
+static void agents_walk(struct print_ctx *pc)
+{
+	desk_agents(pc->api->desk, agent_print, pc);
+}
+
+static void agents_list(struct req *r)
+{
+	items_reply(r, agents_walk);
 }
 
 static void agent_state(struct req *r)
@@ -189,9 +201,14 @@ static void queues_reply(struct req *r, const char *only)
 
 	if (!pc.mb)
 		return print_err(r);
-	pc.err = mbuf_write_str(pc.mb, only ? "" : "{\"items\":[");
-	desk_queues(r->api->desk, queue_print, &pc);
-	pc.err |= mbuf_write_str(pc.mb, only ? "\n" : "]}\n");
+	if (only) {
+		desk_queues(r->api->desk, queue_print, &pc);
+		pc.err |= mbuf_write_str(pc.mb, "\n");
+	}
+	else {
+		pc.err = api_queues_json(r->api, pc.mb) ||
+			mbuf_write_str(pc.mb, "\n");
+	}
 	if (pc.err)
 		print_err(r);
 	else if (only && pc.first)
@@ -233,21 +250,14 @@ static void call_print(const struct call *c, const char *state, void *arg)
 	pc->first = false;
 }
 
+static void calls_walk(struct print_ctx *pc)
+{
+	calls_foreach(pc->api->cs, call_print, pc);
+}
+
 static void calls_list(struct req *r)
 {
-	struct print_ctx pc = {.api = r->api, .mb = mbuf_alloc(1024),
-			       .first = true};
-
-	if (!pc.mb)
-		return print_err(r);
-	pc.err = mbuf_write_str(pc.mb, "{\"items\":[");
-	calls_foreach(r->api->cs, call_print, &pc);
-	pc.err |= mbuf_write_str(pc.mb, "]}\n");
-	if (pc.err)
-		print_err(r);
-	else
-		api_reply(r, 200, "application/json", pc.mb, NULL);
-	mem_deref(pc.mb);
+	items_reply(r, calls_walk);
 }
 
 /* ---------- lists from the store ---------- */
