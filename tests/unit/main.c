@@ -17,6 +17,7 @@ modules[] = {
 	{"dtmfdet", dtmfdet_cases}, {"audio", audio_cases},
 	{"json", json_cases}, {"schedule", schedule_cases},
 	{"ivr", ivr_cases}, {"acd", acd_cases}, {"kpi", kpi_cases}, {"api", api_cases},
+	{"decode", decode_cases},
 };
 
 static char tmpdir[256];

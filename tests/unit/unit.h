@@ -28,7 +28,7 @@ extern const struct unit_case conf_cases[], tmr_cases[], sdp_cases[],
 	store_cases[], portpool_cases[], relay_cases[], auth_cases[],
 	check_cases[], event_cases[], dtmfdet_cases[], audio_cases[],
 	json_cases[], schedule_cases[], ivr_cases[], acd_cases[], kpi_cases[],
-	api_cases[];
+	api_cases[], decode_cases[];
 
 /** A temporary file path unique to this run. */
 const char *unit_tmpfile(const char *name);
