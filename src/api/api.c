@@ -779,6 +779,10 @@ int api_alloc(struct api **apip, const struct conf *cf, struct calls *cs,
 	err = api_events_init(api);
 	if (!err)
 		err = http_listen(&api->sock, &cf->http, req_handler, api);
+	/* libre listens with a backlog of 5: a wallboard room reconnecting
+	 * at once would wait for SYN retransmits.  listen() again widens it. */
+	if (!err && tcp_sock_listen(http_sock_tcp(api->sock), 1024))
+		log_warn("api: cannot widen the listen backlog");
 	if (err) {
 		log_error("api: cannot listen on %J: %m", &cf->http, err);
 		mem_deref(api);

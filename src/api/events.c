@@ -16,7 +16,8 @@
 #include "api/api.h"
 #include "api/api_int.h"
 
-enum { TICK_MS = 5000, KEEPALIVE_S = 30 };
+/* libre's WebSocket keep-alive interval is in milliseconds. */
+enum { TICK_MS = 5000, KEEPALIVE_MS = 30000 };
 
 struct client {
 	struct le le;
@@ -251,7 +252,7 @@ void api_events_accept(struct req *r)
 						     cl->who.agent);
 		str_ncpy(cl->account, acc ? acc : "", sizeof(cl->account));
 	}
-	err = websock_accept(&cl->wc, api->ws, r->conn, r->msg, KEEPALIVE_S,
+	err = websock_accept(&cl->wc, api->ws, r->conn, r->msg, KEEPALIVE_MS,
 			     recv_handler, close_handler, cl);
 	if (err) {
 		mem_deref(cl);

@@ -169,6 +169,7 @@ static void queue_print(const struct desk_queue_info *qi, void *arg)
 	kpi_query_init(&q);
 	q.queue = qi->name;
 	q.from_ms = midnight_ms();
+	q.occupancy = false;       /* an agent figure, and costly here */
 	if (kpi_compute(pc->api->st, &q, &k))
 		memset(&k, 0, sizeof(k));
 	pc->err |= mbuf_printf(pc->mb, "%s{\"name\":\"%H\",\"waiting\":%u,"

@@ -23,6 +23,7 @@ void kpi_query_init(struct kpi_query *q)
 	q->sl_s = 20;
 	q->short_s = 5;
 	q->sl_abandons = true;
+	q->occupancy = true;
 }
 
 int kpi_compute(struct store *st, const struct kpi_query *q, struct kpi *k)
@@ -33,7 +34,8 @@ int kpi_compute(struct store *st, const struct kpi_query *q, struct kpi *k)
 
 	err = store_kpi(st, q->queue ? q->queue : "", q->agent ? q->agent : "",
 			q->hotline ? q->hotline : "", q->from_ms, q->to_ms,
-			clock_wall_ms(), q->sl_s, q->short_s, &r);
+			q->occupancy ? clock_wall_ms() : -1, q->sl_s,
+			q->short_s, &r);
 	if (err)
 		return err;
 	memset(k, 0, sizeof(*k));

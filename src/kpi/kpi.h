@@ -17,6 +17,7 @@ struct kpi_query {
 	uint32_t sl_s;             /* service-level threshold */
 	uint32_t short_s;          /* hang-ups sooner are not offered */
 	bool sl_abandons;          /* abandons count against the level */
+	bool occupancy;            /* compute it (it reads the agent log) */
 };
 
 /** The figures; rates are percentages, times seconds. */

@@ -716,7 +716,7 @@ int store_kpi(struct store *st, const char *queue, const char *agent,
 		err = sqlerr(st, rc, "kpi");
 	}
 	sqlite3_reset(s);
-	if (err)
+	if (err || now_ms < 0)
 		return err;
 
 	s = stmt(st, S_OCC);

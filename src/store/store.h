@@ -147,7 +147,7 @@ int  store_qlog(struct store *st, const struct store_qevent *ev);
 /** Figures in [from_ms, to_ms) of a queue, an agent and a hotline (each
  * all if empty).  For an agent, "offered" counts the calls rung to it.
  * Occupancy is an agent's (all agents' if none), its last state holding
- * until now_ms. */
+ * until now_ms; now_ms < 0 skips it (it reads the agent log). */
 int  store_kpi(struct store *st, const char *queue, const char *agent,
 	       const char *hotline, int64_t from_ms, int64_t to_ms,
 	       int64_t now_ms, uint32_t sl_s, uint32_t short_s,
