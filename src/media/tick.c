@@ -11,6 +11,7 @@
  */
 #include <unistd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <re.h>
 #include "core/clock.h"
 #include "core/log.h"
@@ -23,7 +24,7 @@ static struct list members;
 static int tfd = -1;
 static uint64_t deadline;    /* monotonic µs of the next slot */
 static struct le *cursor;    /* next member during a tick */
-static uint32_t load;        /* walk time, % of a period, smoothed */
+static uint32_t load;        /* walk CPU time, % of a period, smoothed */
 
 static void fire(int flags, void *arg);
 
@@ -47,6 +48,15 @@ static void stop(void)
 	load = 0;
 }
 
+static uint64_t thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 static void fire(int flags, void *arg)
 {
 	uint64_t expirations, now, t0;
@@ -55,7 +65,8 @@ static void fire(int flags, void *arg)
 	(void)arg;
 
 	(void)!read(tfd, &expirations, sizeof(expirations));
-	now = t0 = clock_mono_us();
+	now = clock_mono_us();
+	t0 = thread_cpu_us();
 	while (deadline <= now && members.head) {
 		if (++slots > MAX_CATCHUP) {
 			deadline = now + PERIOD_US;
@@ -71,7 +82,12 @@ static void fire(int flags, void *arg)
 		deadline += PERIOD_US;
 		now = clock_mono_us();
 	}
-	load = (load * 7 + (uint32_t)((now - t0) * 100 / PERIOD_US)) / 8;
+	/* The share of each period the players' work took, on the CPU: time
+	 * the thread spent descheduled, and the periods a late wake-up
+	 * catches up on, are not load. */
+	if (slots)
+		load = (load * 7 + (uint32_t)((thread_cpu_us() - t0) * 100 /
+					      ((uint64_t)slots * PERIOD_US))) / 8;
 	if (members.head)
 		arm();
 	else

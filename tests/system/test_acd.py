@@ -3,6 +3,7 @@ phones, callers wait in line with music and position announcements, agents
 are rung, answer, wrap up; the queue log and the KPIs follow."""
 import json
 import os
+import signal
 import time
 from harness import (PROMPTS, Laoyou, check, register, uas, ivr_caller, Capture, wav_packets,
                      free_port, LAOYOU)
@@ -428,3 +429,17 @@ def test_restart_with_callers_in_line_keeps_setup_and_figures():
     check(c2.run(f"127.0.0.1:{srv.sip_port}", timeout=40) == 0, c2.errors())
     check(alice.wait(20) == 0, alice.errors())
     check(qlog(srv)[-2:] == ["CONNECT:alice", "COMPLETEAGENT:alice"], qlog(srv))
+
+
+def test_reload_keeps_agents_logged_in():
+    srv = server()
+    alice = phone(srv, "alice", mode="bye", hold_ms=500)
+    feature(srv, "alice", "*61")
+    srv.proc.send_signal(signal.SIGHUP)
+    srv.wait_for(lambda: srv.logtext().count("desk: 1 queue(s)") == 2, what="reload")
+    c = ivr_caller(srv.tmp, "after-hup", "caller", "cpw", "7000", [("wait_bye",)])
+    check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=40) == 0, c.errors())
+    check(alice.wait(20) == 0, alice.errors())
+    check(qlog(srv) == ["ENTER", "CONNECT:alice", "COMPLETEAGENT:alice"], qlog(srv))
+    states = [r[0] for r in srv.sql("SELECT state FROM agent_log WHERE agent='alice' ORDER BY id")]
+    check(states[:2] == ["logged-out", "ready"] and "logged-out" not in states[2:], states)
