@@ -14,7 +14,7 @@ SRCS := $(filter-out src/main.c,$(wildcard src/*/*.c))
 OBJS := $(SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 
-.PHONY: all deps run test unit clean prompts
+.PHONY: all deps run test unit clean prompts fuzz
 
 all: $(BUILD)/laoyou $(BUILD)/prompts/.rendered
 
@@ -57,5 +57,11 @@ test: deps all $(BUILD)/unit
 unit: $(BUILD)/unit
 	$(BUILD)/unit
 
+# libFuzzer targets (clang) for every parser of outside input; each runs
+# FUZZ_SECONDS (default 600).  `make test` runs each for 5 s.
+fuzz:
+	$(MAKE) -f fuzz/Makefile
+	fuzz/run
+
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan
+	rm -rf $(BUILD) $(BUILD)-asan build-fuzz

@@ -872,8 +872,13 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		}
 		dq->join_empty = je ? json_bool(je) : true;
 		e = acd_queue_add(acd, &dq->q, name, (enum acd_strategy)s);
-		if (!e)
-			acd_queue_set_aging(dq->q, aging);
+		if (e) {
+			e = bad(err, errsz, file, json_key_line(queues, i),
+				"queue name \"%s\" is too long (at most %u "
+				"bytes)", name, NAME_LEN - 1);
+			break;
+		}
+		acd_queue_set_aging(dq->q, aging);
 	}
 
 	for (size_t i = 0; i < json_count(agents) && !e; i++) {
@@ -884,6 +889,17 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		const struct json *sk = json_get(o, "skills");
 		struct dagent *da;
 
+		if (sk && json_type(sk) != JSON_OBJECT) {
+			e = bad(err, errsz, file, json_line(sk), "agent \"%s\":"
+				" \"skills\" must be an object of skill: level",
+				id);
+			break;
+		}
+		if (ql && json_type(ql) != JSON_ARRAY) {
+			e = bad(err, errsz, file, json_line(ql), "agent \"%s\":"
+				" \"queues\" must be a list of queue names", id);
+			break;
+		}
 		if (json_type(o) != JSON_OBJECT || !account || !*account ||
 		    strlen(account) >= STORE_USER_MAX) {
 			e = bad(err, errsz, file, json_line(o), "agent \"%s\" "

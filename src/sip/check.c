@@ -357,18 +357,27 @@ static const enum sip_hdrid single[] = {
 struct req_tags {
 	char *buf;
 	size_t sz;
-	size_t n;
+	size_t len;                /* bytes in buf */
+	size_t n;                  /* values required */
 };
 
 static bool require_handler(const struct sip_hdr *hdr,
 			    const struct sip_msg *msg, void *arg)
 {
 	struct req_tags *t = arg;
+	size_t need = hdr->val.l + (t->len ? 2 : 0);
 	(void)msg;
-	/* We support no extension that a request could require. */
-	t->n += (size_t)re_snprintf(t->buf + t->n, t->sz - t->n, "%s%r",
-				    t->n ? ", " : "", &hdr->val);
-	return t->n >= t->sz - 1;
+
+	/* We support no extension that a request could require.  Whole
+	 * values only, so the list in Unsupported is never cut mid-name
+	 * (a first value longer than the buffer is the one exception). */
+	t->n++;
+	if (t->len && t->len + need >= t->sz)
+		return true;
+	(void)re_snprintf(t->buf + t->len, t->sz - t->len, "%s%r",
+			  t->len ? ", " : "", &hdr->val);
+	t->len = strlen(t->buf);
+	return false;
 }
 
 uint16_t sipcheck_request(const struct sip_msg *msg, uint32_t max_size,
@@ -498,7 +507,7 @@ uint16_t sipcheck_request(const struct sip_msg *msg, uint32_t max_size,
 		return scode;
 
 	if (!is_ack && pl_strcmp(&msg->met, "CANCEL")) {
-		struct req_tags t = {hdrs, hdrsz, 0};
+		struct req_tags t = {hdrs, hdrsz, 0, 0};
 		char tags[256];
 		t.buf = tags;
 		t.sz = sizeof(tags);
