@@ -421,12 +421,13 @@ static void offer_handler(struct acd_entry *e, struct acd_agent *ag,
 }
 
 int desk_join(struct desk *d, struct call *c, const char *queue,
-	      const char *lang, int priority, desk_event_h *h, void *arg,
-	      struct desk_wait **wp)
+	      const char *lang, const char *skill_need, int priority,
+	      desk_event_h *h, void *arg, struct desk_wait **wp)
 {
 	struct dqueue *dq = NULL;
 	struct desk_wait *w;
-	struct acd_req req;
+	struct acd_req reqs[2];
+	uint8_t nreqs = 0;
 	uint32_t counts[AGENT_STATES];
 	int sk, err;
 
@@ -468,9 +469,19 @@ int desk_join(struct desk *d, struct call *c, const char *queue,
 	char skill[16];
 	re_snprintf(skill, sizeof(skill), "lang:%s", lang);
 	sk = acd_skill(d->acd, skill);
-	req.skill = (uint8_t)(sk < 0 ? 0 : sk);
-	req.min = 1;
-	req.relax_s = 60;
+	if (sk >= 0) {
+		reqs[nreqs].skill = (uint8_t)sk;
+		reqs[nreqs].min = 1;
+		reqs[nreqs++].relax_s = 60;
+	}
+	/* A need set by the flow is never relaxed: a sign-language caller
+	 * waits for a signer rather than reach somebody who cannot sign. */
+	if (skill_need && *skill_need &&
+	    (sk = acd_skill(d->acd, skill_need)) >= 0) {
+		reqs[nreqs].skill = (uint8_t)sk;
+		reqs[nreqs].min = 1;
+		reqs[nreqs++].relax_s = 0;
+	}
 
 	/* An elder's one-touch device goes to the front of the line. */
 	{
@@ -487,7 +498,7 @@ int desk_join(struct desk *d, struct call *c, const char *queue,
 		tmr_start(&w->tmr_max, dq->max_wait_s * 1000ULL, max_wait, w);
 	if (dq->announce_s)
 		tmr_start(&w->tmr_announce, 1000, announce, w);
-	err = acd_enqueue(dq->q, &w->e, priority, &req, sk < 0 ? 0 : 1, w);
+	err = acd_enqueue(dq->q, &w->e, priority, reqs, nreqs, w);
 	if (err) {
 		*wp = NULL;
 		mem_deref(w);

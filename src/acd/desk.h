@@ -61,10 +61,11 @@ int  desk_feature(struct desk *d, const char *caller, const char *code,
 struct call *desk_supervisable(struct desk *d, const char *supervisor,
 			       const char *ext);
 
-/** Put call c in line in queue with its language; events go to h. */
+/** Put call c in line in queue with its language and a skill the flow
+ * requires (NULL or "" for none); events go to h. */
 int  desk_join(struct desk *d, struct call *c, const char *queue,
-	       const char *lang, int priority, desk_event_h *h, void *arg,
-	       struct desk_wait **wp);
+	       const char *lang, const char *skill_need, int priority,
+	       desk_event_h *h, void *arg, struct desk_wait **wp);
 /** The caller asks to be called back instead of waiting: it keeps its
  * place, its call may end, and when its turn comes the desk reserves an
  * agent, calls the caller back and bridges.  w is the desk's from now on. */

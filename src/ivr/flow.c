@@ -39,7 +39,7 @@ static const char *type_keys[N_TYPES] = {
 	"prompts prompt options timeout retries fallback barge",
 	"prompts prompt next timeout retries fallback barge",
 	"schedule open closed",
-	"queue priority target prompts prompt fallback",
+	"queue priority skill target prompts prompt fallback",
 	"target prompts prompt fallback",
 	"mode prompts prompt max_seconds next",
 	"prompts prompt next timeout",
@@ -352,6 +352,11 @@ static int load_node(struct ctx *c, struct flow *f, struct node *n,
 				err = get_uint(c, obj, "priority", 0, 0, 100,
 					       &prio);
 			n->priority = (int)prio;
+			/* A need the caller has whatever the language, such as
+			 * sign language for a deaf caller's video. */
+			if (!err && json_get(obj, "skill"))
+				err = get_str(c, obj, line, "skill", true,
+					      n->skill, sizeof(n->skill));
 			if (!err && json_get(obj, "target"))
 				err = bad(c, line, "give \"queue\" or "
 					  "\"target\", not both");

@@ -679,7 +679,8 @@ static void queue_now(void *arg)
 
 	if (ic->ivr->desk)
 		err = desk_join(ic->ivr->desk, ic->call, n->queue, ic->lang,
-				n->priority, desk_handler, ic, &ic->w);
+				n->skill, n->priority, desk_handler, ic,
+				&ic->w);
 	if (err) {
 		re_snprintf(step, sizeof(step), "%s:%s", n->name,
 			    err == EOVERFLOW ? "full" : err == ENODEV ?

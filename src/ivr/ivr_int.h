@@ -29,6 +29,7 @@ struct node {
 	char target[32];           /* transfer: an extension or number */
 	char queue[NODE_NAME_MAX]; /* queue: an ACD queue */
 	int priority;
+	char skill[32];            /* queue: a skill the agent must have */
 	int schedule;              /* hours */
 	int open, closed;
 	enum vm_mode vm;

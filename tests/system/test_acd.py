@@ -443,3 +443,69 @@ def test_reload_keeps_agents_logged_in():
     check(qlog(srv) == ["ENTER", "CONNECT:alice", "COMPLETEAGENT:alice"], qlog(srv))
     states = [r[0] for r in srv.sql("SELECT state FROM agent_log WHERE agent='alice' ORDER BY id")]
     check(states[:2] == ["logged-out", "ready"] and "logged-out" not in states[2:], states)
+
+
+def elder_site(aging):
+    site = json.loads(json.dumps(SITE))
+    site["queues"]["support"].update({"aging": aging, "announce": 0, "wrapup": 0})
+    site["flows"]["line"]["nodes"]["q"]["prompts"] = ["beep"]
+    return site
+
+
+def first_connected_of(aging, first_wait_s):
+    """A citizen waits first_wait_s alone, then an elder's one-touch
+    device calls; then alice logs in.  Who is answered first?"""
+    srv = server(elder_site(aging))
+    srv.add_account("elder", "epw", "3001", "elder-device")
+    alice = phone(srv, "alice", mode="bye", hold_ms=300, calls=2)
+    citizen = ivr_caller(srv.tmp, "citizen", "caller", "cpw", "7000", [("wait_bye",)])
+    elder = ivr_caller(srv.tmp, "elder", "elder", "epw", "7000", [("wait_bye",)])
+    citizen.start(f"127.0.0.1:{srv.sip_port}")
+    srv.wait_for(lambda: qlog(srv).count("ENTER") == 1, what="citizen in line")
+    time.sleep(first_wait_s)
+    elder.start(f"127.0.0.1:{srv.sip_port}")
+    srv.wait_for(lambda: qlog(srv).count("ENTER") == 2, what="elder in line")
+    feature(srv, "alice", "*61")
+    check(citizen.wait(60) == 0 and elder.wait(60) == 0, citizen.errors() + elder.errors())
+    check(alice.wait(20) == 0, alice.errors())
+    rows = srv.sql("SELECT callid FROM queue_log WHERE event='CONNECT' ORDER BY id")
+    callers = {r[0]: r[1] for r in srv.sql("SELECT callid, caller FROM cdr")}
+    return [callers.get(r[0]) for r in rows]
+
+
+def test_an_elder_device_goes_first():
+    order = first_connected_of(aging=60, first_wait_s=2)
+    check(order == ["elder", "caller"], f"answered in the order {order}")
+
+
+def test_aging_lets_a_long_wait_overtake_priority():
+    # Priority grows by one per aging_s of waiting: after 12 s at 1 s a
+    # step, the citizen (0 + 12) is ahead of the elder (10 + ~1).
+    order = first_connected_of(aging=1, first_wait_s=12)
+    check(order == ["caller", "elder"], f"answered in the order {order}")
+
+
+def test_a_sign_language_call_reaches_the_signing_agent():
+    site = json.loads(json.dumps(SITE))
+    site["queues"]["support"].update({"strategy": "skills", "announce": 0, "wrapup": 0})
+    site["agents"]["bob"]["skills"]["sign"] = 9
+    site["flows"]["line"]["nodes"]["q"].update({"skill": "sign", "prompts": ["beep"]})
+    srv = server(site)
+    alice = phone(srv, "alice", mode="answer", calls=0)   # cannot sign
+    bob = phone(srv, "bob", mode="bye", hold_ms=500)
+    feature(srv, "alice", "*61")                          # idle longest, best Chinese
+    time.sleep(0.3)
+    feature(srv, "bob", "*61")
+    c = ivr_caller(srv.tmp, "deaf", "caller", "cpw", "7000", [("wait_bye",)])
+    check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=40) == 0, c.errors())
+    check(bob.wait(20) == 0, bob.errors())
+    check(qlog(srv) == ["ENTER", "CONNECT:bob", "COMPLETEAGENT:bob"], qlog(srv))
+    alice.kill()
+    # A flow naming a skill no agent has is still valid; the skill must be
+    # a string.
+    site["flows"]["line"]["nodes"]["q"]["skill"] = 5
+    path = os.path.join(srv.tmp, "bad.json")
+    with open(path, "w") as f:
+        json.dump(site, f, indent=1)
+    r = srv.cli("site", "check", path, check_rc=False)
+    check(r.returncode == 2 and "skill" in r.stderr, r.stderr)
