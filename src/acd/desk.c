@@ -28,6 +28,7 @@ struct dqueue {
 	struct acd_queue *q;
 	uint32_t ring_s, wrapup_s, max_wait_s, max_len, announce_s;
 	bool join_empty;
+	bool leave_empty;          /* callers leave when the last agent does */
 	uint32_t aht_ms;           /* handle time, smoothed over calls */
 };
 
@@ -73,6 +74,7 @@ struct desk {
 	struct list queues, agents, waits;
 	struct event_sub *sub;
 	struct tmr tmr_poke;
+	struct tmr tmr_empty;      /* an agent logged out: queues left empty? */
 };
 
 /* ---------- the queue log ---------- */
@@ -119,6 +121,34 @@ static void qlog(struct desk_wait *w, const char *event, struct dagent *da,
 	news(w, event, da);
 }
 
+static void wait_end(struct desk_wait *w, const char *event,
+		     enum desk_event ev);
+
+/* leave_empty: when nobody of a queue is logged in any more, its callers
+ * leave the line (and their flows go on to the fallback). */
+static void check_empty(void *arg)
+{
+	struct desk *d = arg;
+	struct le *le = d->waits.head;
+
+	while (le) {
+		struct desk_wait *w = le->data;
+		uint32_t counts[AGENT_STATES], in = 0;
+		le = le->next;
+		if (!w->e || !w->dq->leave_empty)
+			continue;
+		acd_queue_agents(w->dq->q, counts);
+		for (int s = 0; s < AGENT_STATES; s++)
+			in += s == AGENT_LOGGED_OUT ? 0 : counts[s];
+		if (!in) {
+			/* The next wait may go with this one's fallback. */
+			le = NULL;
+			wait_end(w, "EXITEMPTY", DESK_EMPTY);
+			tmr_start(&d->tmr_empty, 0, check_empty, d);
+		}
+	}
+}
+
 /* Every state change is logged (occupancy is computed from the log) and
  * published for the API. */
 static void agent_state_handler(struct acd_agent *ag,
@@ -137,6 +167,9 @@ static void agent_state_handler(struct acd_agent *ag,
 		log_error("desk: agent %s state %s not logged", n.agent,
 			  n.state);
 	event_publish(EVENT_AGENT_STATE, &n);
+	/* Outside the model's call: leaving the line changes the model. */
+	if (acd_agent_state(ag) == AGENT_LOGGED_OUT)
+		tmr_start(&d->tmr_empty, 0, check_empty, d);
 }
 
 /* ---------- ring sets ---------- */
@@ -823,7 +856,6 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		const struct json *o = json_at(queues, i);
 		const char *name = json_key(queues, i);
 		const char *strat = json_str(json_get(o, "strategy"));
-		const struct json *je = json_get(o, "join_empty");
 		struct dqueue *dq;
 		int s;
 
@@ -835,7 +867,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		for (size_t k = 0; k < json_count(o) && !e; k++) {
 			static const char *keys = " strategy ring_timeout "
 				"wrapup max_wait max_length announce aging "
-				"join_empty ";
+				"join_empty leave_empty ";
 			char pat[40];
 			re_snprintf(pat, sizeof(pat), " %s ", json_key(o, k));
 			if (!strstr(keys, pat))
@@ -876,12 +908,21 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 				errsz);
 		if (e)
 			break;
-		if (je && json_type(je) != JSON_BOOL) {
-			e = bad(err, errsz, file, json_line(je), "\"join_empty\""
-				" must be true or false");
-			break;
+		for (int k = 0; k < 2; k++) {
+			const char *key = k ? "leave_empty" : "join_empty";
+			const struct json *b = json_get(o, key);
+			if (b && json_type(b) != JSON_BOOL) {
+				e = bad(err, errsz, file, json_line(b), "\"%s\""
+					" must be true or false", key);
+				break;
+			}
+			if (k)
+				dq->leave_empty = b && json_bool(b);
+			else
+				dq->join_empty = !b || json_bool(b);
 		}
-		dq->join_empty = je ? json_bool(je) : true;
+		if (e)
+			break;
 		e = acd_queue_add(acd, &dq->q, name, (enum acd_strategy)s);
 		if (e) {
 			e = bad(err, errsz, file, json_key_line(queues, i),
@@ -1010,6 +1051,7 @@ static void desk_destructor(void *arg)
 	struct desk *d = arg;
 
 	tmr_cancel(&d->tmr_poke);
+	tmr_cancel(&d->tmr_empty);
 	mem_deref(d->sub);
 	list_flush(&d->waits);
 	list_flush(&d->agents);

@@ -509,3 +509,46 @@ def test_a_sign_language_call_reaches_the_signing_agent():
         json.dump(site, f, indent=1)
     r = srv.cli("site", "check", path, check_rc=False)
     check(r.returncode == 2 and "skill" in r.stderr, r.stderr)
+
+
+def test_full_empty_and_timeout_send_callers_to_the_fallback():
+    site = json.loads(json.dumps(SITE))
+    site["queues"]["support"].update({"max_length": 1, "join_empty": False,
+                                      "leave_empty": True, "max_wait": 4, "announce": 0})
+    site["flows"]["line"]["nodes"]["q"]["prompts"] = ["beep"]
+    srv = server(site)
+    path_of = lambda name: [r["path"] for r in srv.cdrs() if r["callid"].startswith(name)]
+    target = f"127.0.0.1:{srv.sip_port}"
+
+    def caller(name, steps=(("wait_bye",),)):
+        c = ivr_caller(srv.tmp, name, "caller", "cpw", "7000", list(steps))
+        c.args += ["-cid_str", name + "-%u-%p@%s"]
+        return c
+
+    # Nobody logged in and join_empty is off: straight to the fallback.
+    c = caller("empty")
+    check(c.run(target, timeout=30) == 0, c.errors())
+    check(path_of("empty") == ["q>q:empty>bye"], path_of("empty"))
+    # alice logged in but paused: one caller waits, the next finds it full;
+    # the one waiting leaves after max_wait.
+    alice = phone(srv, "alice", mode="answer", calls=0)
+    feature(srv, "alice", "*61")
+    feature(srv, "alice", "*64")
+    waiting = caller("waits").start(target)
+    srv.wait_for(lambda: qlog(srv).count("ENTER") == 1, what="first caller in line")
+    full = caller("full")
+    check(full.run(target, timeout=30) == 0, full.errors())
+    check(waiting.wait(30) == 0, waiting.errors())
+    check(path_of("full") == ["q>q:full>bye"] and path_of("waits") == ["q>q:timeout>bye"],
+          (path_of("full"), path_of("waits")))
+    # leave_empty: the last agent logs out and the caller in line leaves.
+    leaves = caller("leaves").start(target)
+    srv.wait_for(lambda: qlog(srv).count("ENTER") == 2, what="caller in line")
+    feature(srv, "alice", "*62")
+    check(leaves.wait(30) == 0, leaves.errors())
+    check(path_of("leaves") == ["q>q:empty>bye"], path_of("leaves"))
+    log = qlog(srv)
+    for event in ("EXITEMPTY", "EXITFULL", "EXITWITHTIMEOUT"):
+        check(event in log, f"{event} not in the queue log: {log}")
+    check(log.count("EXITEMPTY") == 2, log)
+    alice.kill()
