@@ -45,6 +45,9 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from procs import Procs  # noqa: E402
 import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,65 +80,6 @@ class Abort(Exception):
 
 # ---------------------------------------------------------------- processes
 # (the pattern of bench/acd-load/acdload.py and bench/cps/cps.py)
-
-def _die_with_parent():
-    """In the child before exec: SIGTERM if this script dies, even by
-    SIGKILL, so nothing it started outlives it."""
-    try:
-        import ctypes
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:
-        pass
-
-
-class Procs:
-    """The processes this run started; each leads its own process group,
-    so it is ended by that id and nothing else is touched."""
-
-    def __init__(self):
-        self.live = []
-
-    def start(self, name, argv, stdout=None, stderr=None, cwd=None):
-        out = open(stdout, "ab") if stdout else subprocess.DEVNULL
-        err = open(stderr, "ab") if stderr else subprocess.DEVNULL
-        try:
-            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                 cwd=cwd, start_new_session=True,
-                                 preexec_fn=_die_with_parent)
-        finally:
-            for f in (out, err):
-                if f is not subprocess.DEVNULL:
-                    f.close()
-        p.name = name
-        self.live.append(p)
-        return p
-
-    def stop(self, p, grace=5.0, sig=signal.SIGTERM):
-        if p not in self.live:
-            return p.returncode
-        self.live.remove(p)
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                p.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(p.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            p.wait(2)
-        except subprocess.TimeoutExpired:
-            pass
-        return p.returncode
-
-    def stop_all(self):
-        for p in list(reversed(self.live)):
-            self.stop(p, grace=3.0)
 
 
 PROCS = Procs()
