@@ -41,7 +41,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from procs import Procs  # noqa: E402
+from benchlib import Procs, Abort, free_port as _free, first_lines, log, machine_busy_ticks, percentile, udp_bound, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -54,14 +54,6 @@ TRUNK_USER, TRUNK_EXT = "citizens", "8000"
 KNOBS = ("LAOYOU", "RATES", "STEP_SECS", "AGENTS", "AGENT_PROCS", "QUEUES", "HOLD",
          "RING", "WRAPUP", "PATIENCE", "ANNOUNCE", "STOP_ON_LOSS", "MAX_TOTAL_SECS",
          "LOG_LEVEL", "RTP_PORTS", "NICE", "RT", "SIPP", "OUT")
-
-
-def log(msg=""):
-    print(msg, flush=True)
-
-
-class Abort(Exception):
-    pass
 
 
 # ---------------------------------------------------------------- processes
@@ -119,17 +111,6 @@ class CpuMeter:
 
 # -------------------------------------------------------------------- ports
 
-def _free(port):
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-
 
 def pick_ports(n, span=8):
     """n base ports with base..base+span-1 free for UDP and TCP.  Above the
@@ -154,26 +135,6 @@ def pick_ports(n, span=8):
             got.append(b)
             taken |= block
     raise Abort("could not find %d free port blocks on 127.0.0.1" % n)
-
-
-def udp_bound(port):
-    want = ":%04X" % port
-    try:
-        with open("/proc/net/udp") as f:
-            return any(line.split()[1].upper().endswith(want) for line in f.readlines()[1:])
-    except OSError:
-        return False
-
-
-def wait_until(pred, secs, proc=None, what=""):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if proc is not None and proc.poll() is not None:
-            raise Abort("%s exited (status %s) while starting" % (what, proc.returncode))
-        if pred():
-            return
-        time.sleep(0.05)
-    raise Abort("%s not ready after %.0f s" % (what, secs))
 
 
 def health_json(url):
@@ -210,21 +171,6 @@ def parse_stat_csv(path):
     return out
 
 
-def first_lines(path, n=6, width=200, match=None):
-    out = []
-    try:
-        with open(path, errors="replace") as f:
-            for line in f:
-                line = line.rstrip()
-                if line and (not match or any(m in line for m in match)):
-                    out.append(line[:width])
-                if len(out) >= n:
-                    break
-    except OSError:
-        pass
-    return out
-
-
 def fill(template, out_dir, values):
     """A scenario with its @NAME@ placeholders filled in, written to the log
     dir (the copy sipp runs, kept for the record)."""
@@ -240,14 +186,6 @@ def fill(template, out_dir, values):
     with open(path, "w") as f:
         f.write(text)
     return path
-
-
-def percentile(sorted_vals, p):
-    """Nearest-rank percentile of an ascending list (None if empty)."""
-    if not sorted_vals:
-        return None
-    k = max(0, min(len(sorted_vals) - 1, int(-(-p * len(sorted_vals) // 100)) - 1))
-    return sorted_vals[k]
 
 
 # -------------------------------------------------------------------- bench

@@ -50,7 +50,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from procs import Procs  # noqa: E402
+from benchlib import Procs, Abort, free_port as _free, log, percentile, pid_ticks, udp_bound  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -63,14 +63,6 @@ KNOBS = ("LAOYOU", "CALLS", "QUEUES", "AGENTS", "WRK_SECS", "WRK_THREADS", "WRK_
          "LAOYOU_NODELAY", "LOG_LEVEL", "RTP_PORTS", "OUT")
 
 
-def log(msg=""):
-    print(msg, flush=True)
-
-
-class Abort(Exception):
-    pass
-
-
 # ---------------------------------------------------------------- processes
 
 
@@ -78,15 +70,6 @@ PROCS = Procs()
 
 
 # --------------------------------------------------------------------- /proc
-
-def pid_ticks(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            s = f.read()
-    except OSError:
-        return None
-    rest = s[s.rfind(")") + 2:].split()
-    return int(rest[11]) + int(rest[12])
 
 
 def pid_rss_kib(pid):
@@ -182,17 +165,6 @@ class Meter:
 
 # -------------------------------------------------------------------- ports
 
-def _free(port):
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-
 
 def pick_ports(n, span=8):
     """n base ports with base..base+span-1 free for UDP and TCP, above the
@@ -219,15 +191,6 @@ def pick_ports(n, span=8):
     raise Abort("could not find %d free port blocks on 127.0.0.1" % n)
 
 
-def udp_bound(port):
-    want = ":%04X" % port
-    try:
-        with open("/proc/net/udp") as f:
-            return any(line.split()[1].upper().endswith(want) for line in f.readlines()[1:])
-    except OSError:
-        return False
-
-
 def wait_until(pred, secs, proc=None, what=""):
     end = time.monotonic() + secs
     while time.monotonic() < end:
@@ -237,14 +200,6 @@ def wait_until(pred, secs, proc=None, what=""):
             return
         time.sleep(0.1)
     raise Abort("%s: not so after %.0f s" % (what, secs))
-
-
-def percentile(sorted_vals, p):
-    """Nearest-rank percentile of an ascending list (None if empty)."""
-    if not sorted_vals:
-        return None
-    k = max(0, min(len(sorted_vals) - 1, int(-(-p * len(sorted_vals) // 100)) - 1))
-    return sorted_vals[k]
 
 
 def fmt_ms(v):

@@ -35,7 +35,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from procs import Procs  # noqa: E402
+from benchlib import Procs, Abort, free_port as _free, pid_ticks, wait_until  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", ".."))
@@ -48,10 +48,6 @@ UAC_USER, UAC_SECRET, UAC_EXT = "cpsuac", "cpsuac-secret", "1999"
 
 def log(msg):
     print(msg, flush=True)
-
-
-class Abort(Exception):
-    pass
 
 
 # ---------------------------------------------------------------- processes
@@ -108,28 +104,7 @@ def udp_drops(ports):
     return got
 
 
-def pid_ticks(pid):
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            s = f.read()
-    except OSError:
-        return None
-    rest = s[s.rfind(")") + 2:].split()
-    return int(rest[11]) + int(rest[12])
-
-
 # -------------------------------------------------------------------- ports
-
-def _free(port):
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
 
 
 def port_range():
@@ -176,17 +151,6 @@ def udp_bound(port):
     except OSError:
         pass
     return False
-
-
-def wait_until(pred, secs, proc=None, what=""):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if proc is not None and proc.poll() is not None:
-            raise Abort("%s exited (status %s) while starting" % (what, proc.returncode))
-        if pred():
-            return
-        time.sleep(0.05)
-    raise Abort("%s not ready after %.0f s" % (what, secs))
 
 
 def sip_options_ok(port):

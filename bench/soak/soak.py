@@ -47,7 +47,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from procs import Procs  # noqa: E402
+from benchlib import Procs, Abort, first_lines, log, machine_busy_ticks, udp_bound, wait_until  # noqa: E402
 import wave
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,14 +68,6 @@ KNOBS = ("LAOYOU", "SOAK_MINUTES", "CAPACITY", "RATE", "PLAIN_SHARE", "AGENTS",
          "OCCUPANCY", "AGENT_PROCS", "HOLD", "RING", "WRAPUP", "PLAIN_HOLD", "PATIENCE",
          "ANNOUNCE", "STAFF", "SAMPLE_SECS", "WARMUP_PCT", "REREG_SECS", "KEY_MARGIN",
          "RAMP", "RAMP_RATES", "STEP_SECS", "LOG_LEVEL", "RTP_PORTS", "SIPP", "OUT")
-
-
-def log(msg=""):
-    print(msg, flush=True)
-
-
-class Abort(Exception):
-    pass
 
 
 # ---------------------------------------------------------------- processes
@@ -220,26 +212,6 @@ def release(*bases):
             x.close()
 
 
-def udp_bound(port):
-    want = ":%04X" % port
-    try:
-        with open("/proc/net/udp") as f:
-            return any(line.split()[1].upper().endswith(want) for line in f.readlines()[1:])
-    except OSError:
-        return False
-
-
-def wait_until(pred, secs, proc=None, what=""):
-    end = time.monotonic() + secs
-    while time.monotonic() < end:
-        if proc is not None and proc.poll() is not None:
-            raise Abort("%s exited (status %s) while starting" % (what, proc.returncode))
-        if pred():
-            return
-        time.sleep(0.05)
-    raise Abort("%s not ready after %.0f s" % (what, secs))
-
-
 def health_json(url):
     try:
         with urllib.request.urlopen(url, timeout=2) as r:
@@ -295,21 +267,6 @@ def stat_counts(sf):
         return 0, 0, 0
     created = int(d.get("TotalCallCreated", 0) or d.get("OutgoingCall(C)", 0) or 0)
     return created, int(d.get("SuccessfulCall(C)", 0) or 0), int(d.get("FailedCall(C)", 0) or 0)
-
-
-def first_lines(path, n=6, width=200, match=None):
-    out = []
-    try:
-        with open(path, errors="replace") as f:
-            for line in f:
-                line = line.rstrip()
-                if line and (not match or any(m in line for m in match)):
-                    out.append(line[:width])
-                if len(out) >= n:
-                    break
-    except OSError:
-        pass
-    return out
 
 
 def fill(template, out_dir, values, name=None):

@@ -4,7 +4,9 @@ else on the machine is touched; if the driver itself dies (even by
 SIGKILL) its children get SIGTERM."""
 import os
 import signal
+import socket
 import subprocess
+import time
 
 
 def die_with_parent():
@@ -68,3 +70,78 @@ class Procs:
     def stop_all(self, grace=3.0):
         for p in list(reversed(self.live)):
             self.stop(p, grace=grace)
+
+
+class Abort(Exception):
+    pass
+
+def free_port(port):
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        finally:
+            s.close()
+    return True
+
+def first_lines(path, n=6, width=200, match=None):
+    out = []
+    try:
+        with open(path, errors="replace") as f:
+            for line in f:
+                line = line.rstrip()
+                if line and (not match or any(m in line for m in match)):
+                    out.append(line[:width])
+                if len(out) >= n:
+                    break
+    except OSError:
+        pass
+    return out
+
+def log(msg=""):
+    print(msg, flush=True)
+
+def machine_busy_ticks():
+    """Busy clock ticks of all CPUs together, from /proc/stat."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return sum(v[:8]) - v[3] - v[4]
+
+def percentile(sorted_vals, p):
+    """Nearest-rank percentile of an ascending list (None if empty)."""
+    if not sorted_vals:
+        return None
+    k = max(0, min(len(sorted_vals) - 1, int(-(-p * len(sorted_vals) // 100)) - 1))
+    return sorted_vals[k]
+
+def pid_ticks(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            s = f.read()
+    except OSError:
+        return None
+    rest = s[s.rfind(")") + 2:].split()
+    return int(rest[11]) + int(rest[12])
+
+def udp_bound(port):
+    want = ":%04X" % port
+    try:
+        with open("/proc/net/udp") as f:
+            return any(line.split()[1].upper().endswith(want) for line in f.readlines()[1:])
+    except OSError:
+        return False
+
+def wait_until(pred, secs, proc=None, what=""):
+    end = time.monotonic() + secs
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise Abort("%s exited (status %s) while starting" % (what, proc.returncode))
+        if pred():
+            return
+        time.sleep(0.05)
+    raise Abort("%s not ready after %.0f s" % (what, secs))
