@@ -33,6 +33,7 @@ static void destructor(void *arg)
 {
 	struct api *api = arg;
 
+	api_booths_close(api);
 	api_events_close(api);
 	list_flush(&api->ops);
 	mem_deref(api->sock);
@@ -634,7 +635,13 @@ static void dispatch(struct req *r, const char *path)
 		!pl_strcmp(&r->msg->met, "HEAD");
 	int err;
 
-	for (rt = api_routes; rt->pat; rt++) {
+	static const struct api_route *const tables[] = {
+		api_routes, booth_routes, life_routes, notify_routes,
+		elder_routes, taxi_routes,
+	};
+
+	for (size_t t = 0; t < ARRAY_SIZE(tables) && !found; t++)
+	for (rt = tables[t]; rt->pat; rt++) {
 		if (!match(r, rt->pat, path))
 			continue;
 		if (!pl_strcmp(&r->msg->met, rt->met) ||
@@ -754,6 +761,12 @@ static void req_handler(struct http_conn *conn, const struct http_msg *msg,
 	finish(conn, msg);
 }
 
+void api_set_services(struct api *api, const struct api_services *svc)
+{
+	if (api && svc)
+		api->svc = *svc;
+}
+
 int api_alloc(struct api **apip, const struct conf *cf, struct calls *cs,
 	      struct sipd *sd, struct portpool *pp, struct store *st,
 	      struct desk *desk, api_reload_h *reloadh, void *arg)
@@ -777,6 +790,8 @@ int api_alloc(struct api **apip, const struct conf *cf, struct calls *cs,
 	api->started = clock_mono_ms();
 
 	err = api_events_init(api);
+	if (!err)
+		err = api_booths_init(api);
 	if (!err)
 		err = http_listen(&api->sock, &cf->http, req_handler, api);
 	/* libre listens with a backlog of 5: a wallboard room reconnecting

@@ -13,6 +13,11 @@ struct portpool;
 struct store;
 struct desk;
 struct conf;
+struct booths;
+struct sms;
+struct watch;
+struct elder;
+struct taxi;
 
 /** The site in the store changed: apply it (returns 0 if applied). */
 typedef int (api_reload_h)(void *arg);
@@ -21,6 +26,17 @@ typedef int (api_reload_h)(void *arg);
 int api_alloc(struct api **apip, const struct conf *cf, struct calls *cs,
 	      struct sipd *sd, struct portpool *pp, struct store *st,
 	      struct desk *desk, api_reload_h *reloadh, void *arg);
+
+/** The booth services the API reaches (any may be NULL). */
+struct api_services {
+	struct booths *booths;
+	struct sms *sms;
+	struct watch *watch;
+	struct elder *elder;
+	struct taxi *taxi;
+};
+/** Give the API the booth services (after they are allocated). */
+void api_set_services(struct api *api, const struct api_services *svc);
 
 /** Hash a password for storage (Argon2id); 0 on success. */
 int api_password_hash(const char *password, char out[128]);

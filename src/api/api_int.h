@@ -20,6 +20,10 @@ struct api {
 	struct portpool *pp;
 	struct store *st;
 	struct desk *desk;
+	struct api_services svc;   /* the booths and their services */
+	struct list screens;       /* booth screens on WebSocket (booth.c) */
+	struct event_sub *booth_sub;
+	struct tmr tmr_screens;    /* offline sweep of the screens */
 	struct conf cf;
 	api_reload_h *reloadh;
 	void *reload_arg;
@@ -93,7 +97,18 @@ struct api_route {
 	const char *scope;         /* for tokens: read, control or admin */
 	api_route_h *h;
 };
-extern const struct api_route api_routes[];
+/* One table per part of the API; dispatch walks them in this order. */
+extern const struct api_route api_routes[], booth_routes[], life_routes[],
+	notify_routes[], elder_routes[], taxi_routes[];
+
+struct booth_info;
+/** A booth's screen asking: the token in "Authorization: Booth <token>"
+ * (or ?token= for its WebSocket) must be a booth's; the booth goes to bi.
+ * On failure a 401 has been sent and an error is returned. */
+int  api_booth_auth(struct req *r, struct booth_info *bi);
+/** Booth screens (booth.c). */
+int  api_booths_init(struct api *api);
+void api_booths_close(struct api *api);
 
 /** Sign-in handlers and the OpenAPI document live in api.c. */
 void api_login(struct req *r);

@@ -13,6 +13,7 @@
 #include "call/call.h"
 #include "store/store.h"
 #include "acd/desk.h"
+#include "booth/booth.h"
 #include "api/api.h"
 #include "api/api_int.h"
 
@@ -182,6 +183,17 @@ static void bus_handler(enum event_type type, const void *data, void *arg)
 					       n->event, n->waiting);
 		if (!err)
 			fan_out(api, all, own_queue_call, data, trimmed);
+		break;
+	}
+	case EVENT_BOOTH: {
+		/* Operations news: supervisors, admins and tokens only. */
+		const struct booth_news *n = data;
+		err = mbuf_printf(all, "{\"type\":\"%s\",\"data\":{\"booth\":"
+				  "\"%H\",\"kind\":\"%H\",\"detail\":%s}}",
+				  event_name(type), store_json_esc, n->booth,
+				  store_json_esc, n->kind, n->json);
+		if (!err)
+			fan_out(api, all, NULL, NULL, NULL);
 		break;
 	}
 	default:

@@ -35,6 +35,20 @@ void conf_defaults(struct conf *cf)
 	for (int i = 0; i < 3; i++)
 		cf->flood_rate[i] = 200;
 	cf->retention_days = 90;
+	cf->booth_offline_s = 90;
+	cf->freecall_limit_s = 180;
+	cf->freecall_warn_s = 30;
+	cf->freecall_booth_day = 300;
+	cf->freecall_number_day = 5;
+	cf->elder_answer_s = 30;
+	cf->watch_escalate_s = 300;
+	cf->taxi_accept_s = 120;
+	cf->sms_retry_s = 30;
+	str_ncpy(cf->elder_number, "12349", sizeof(cf->elder_number));
+	str_ncpy(cf->elder_queue, "elder-care", sizeof(cf->elder_queue));
+	str_ncpy(cf->sign_number, "12345", sizeof(cf->sign_number));
+	str_ncpy(cf->sms_from, "12345", sizeof(cf->sms_from));
+	str_ncpy(cf->taxi_hotline, "96840", sizeof(cf->taxi_hotline));
 }
 
 static int parse_u32(uint32_t *v, const char *s, uint32_t min, uint32_t max)
@@ -87,7 +101,56 @@ static const struct uint_key uint_keys[] = {
 	U("flood_register", flood_rate[0], 0, 1000000),
 	U("flood_invite", flood_rate[1], 0, 1000000),
 	U("flood_options", flood_rate[2], 0, 1000000),
+	U("booth_offline", booth_offline_s, 5, 86400),
+	U("freecall_limit", freecall_limit_s, 5, 3600),
+	U("freecall_warn", freecall_warn_s, 0, 600),
+	U("freecall_booth_daily", freecall_booth_day, 0, 1000000),
+	U("freecall_number_daily", freecall_number_day, 0, 1000000),
+	U("elder_answer", elder_answer_s, 1, 600),
+	U("watch_escalate", watch_escalate_s, 5, 86400),
+	U("taxi_accept", taxi_accept_s, 5, 3600),
+	U("sms_retry", sms_retry_s, 1, 3600),
 };
+
+struct str_key {
+	const char *key;
+	size_t off, size;
+	const char *what;          /* the characters it may hold */
+};
+
+#define S(k, f, w) { k, offsetof(struct conf, f), \
+		     sizeof(((struct conf *)0)->f), w }
+static const struct str_key str_keys[] = {
+	S("elder_number", elder_number, "0123456789*#"),
+	S("elder_queue", elder_queue, NULL),
+	S("sign_number", sign_number, "0123456789*#"),
+	S("sms_from", sms_from, NULL),
+	S("sms_url", sms_url, NULL),
+	S("public_url", public_url, NULL),
+	S("taxi_url", taxi_url, NULL),
+	S("taxi_secret", taxi_secret, NULL),
+	S("taxi_hotline", taxi_hotline, "0123456789*#"),
+};
+
+static int set_str(const struct str_key *k, struct conf *cf, const char *val,
+		   char *err, size_t errsz)
+{
+	char *dst = (char *)cf + k->off;
+	bool url = strstr(k->key, "url") != NULL;
+
+	if (strlen(val) >= k->size ||
+	    (k->what && (!*val || strspn(val, k->what) != strlen(val))) ||
+	    (url && *val && strncmp(val, "http://", 7) &&
+	     strncmp(val, "https://", 8)) || strpbrk(val, " \t\"")) {
+		re_snprintf(err, errsz, "%s must be %s of at most %zu "
+			    "characters, not '%s'", k->key, url ?
+			    "an http:// URL" : k->what ? "digits" :
+			    "a word", k->size - 1, val);
+		return EINVAL;
+	}
+	str_ncpy(dst, val, k->size);
+	return 0;
+}
 
 int conf_set(struct conf *cf, const char *key, const char *val,
 	     char *err, size_t errsz)
@@ -104,6 +167,10 @@ int conf_set(struct conf *cf, const char *key, const char *val,
 			return EINVAL;
 		}
 		return 0;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(str_keys); i++) {
+		if (!strcmp(key, str_keys[i].key))
+			return set_str(&str_keys[i], cf, val, err, errsz);
 	}
 
 	if (!strcmp(key, "sip_udp") || !strcmp(key, "sip_tcp") ||

@@ -34,6 +34,25 @@ struct conf {
 	char web_dir[512];          /* the web pages; "" = ../web from the binary */
 	char data_dir[512];         /* recordings, prompt overrides; "" = db's dir */
 	uint32_t retention_days;    /* recordings older than this are deleted */
+	/* booths (src/booth/) */
+	uint32_t booth_offline_s;   /* a screen silent this long is offline */
+	uint32_t freecall_limit_s;  /* a free call's length */
+	uint32_t freecall_warn_s;   /* spoken warning this long before the end */
+	uint32_t freecall_booth_day;   /* free calls per booth per day */
+	uint32_t freecall_number_day;  /* free calls to one number per day */
+	uint32_t elder_answer_s;    /* no agent by then: call the family */
+	uint32_t watch_escalate_s;  /* an alert nobody accepted escalates */
+	uint32_t taxi_accept_s;     /* the partner must accept by then */
+	uint32_t sms_retry_s;       /* first retry after a failed send */
+	char elder_number[32];      /* the one-touch number an elder dials */
+	char elder_queue[48];       /* the ACD queue that answers it */
+	char sign_number[32];       /* the sign-language video line */
+	char sms_url[256];          /* Kannel's send-sms URL (with user, pass) */
+	char sms_from[32];
+	char public_url[256];       /* how outsiders reach our HTTP side */
+	char taxi_url[256];         /* the taxi partner's ride endpoint */
+	char taxi_secret[128];      /* HMAC key shared with the partner */
+	char taxi_hotline[32];      /* the fallback: a call to this number */
 };
 
 /** Fill in the directories left empty: prompts next to the binary, data

@@ -46,7 +46,7 @@ const char *event_name(enum event_type type)
 {
 	static const char *names[] = {
 		"call.started", "call.ringing", "call.answered", "call.ended",
-		"registration.changed", "agent.state", "queue",
+		"registration.changed", "agent.state", "queue", "booth",
 	};
 	return type < EVENT_TYPE_MAX ? names[type] : "?";
 }

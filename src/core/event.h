@@ -11,6 +11,7 @@ enum event_type {
 	EVENT_REG_CHANGED,    /* data: const char *user */
 	EVENT_AGENT_STATE,    /* data: const struct desk_agent_news * */
 	EVENT_QUEUE,          /* data: const struct desk_queue_news * */
+	EVENT_BOOTH,          /* data: const struct booth_news * */
 	EVENT_TYPE_MAX
 };
 

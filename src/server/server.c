@@ -17,6 +17,12 @@
 #include "ivr/ivr.h"
 #include "acd/desk.h"
 #include <sys/stat.h>
+#include "booth/booth.h"
+#include "booth/watch.h"
+#include "booth/elder.h"
+#include "booth/taxi.h"
+#include "sms/sms.h"
+#include "site/json.h"
 #include "server/server.h"
 
 /* Each leg holds two RTP sockets; leave room for thousands of calls. */
@@ -33,6 +39,11 @@ struct server {
 	struct api *api;
 	struct ivr *ivr;
 	struct desk *desk;
+	struct booths *booths;
+	struct sms *sms;
+	struct watch *watch;
+	struct elder *elder;
+	struct taxi *taxi;
 	struct tmr tmr_drain;
 	bool draining;
 };
@@ -49,6 +60,26 @@ static void hup_signal(int sig)
 }
 
 static void reload(struct server *s);
+
+/* The booths of the site in the store join the fleet. */
+static int booths_apply(struct server *s)
+{
+	struct json *root = NULL;
+	char *body = NULL, err[400] = "";
+	int e = store_site_get(s->st, &body);
+
+	if (!e && body[0])
+		e = json_parse(&root, body, strlen(body), err, sizeof(err));
+	if (!e && root)
+		e = booths_site_load(s->booths, root, "site", err,
+				     sizeof(err));
+	if (e && e != ENOENT)
+		log_error("booths: the site's booths were not applied: %s",
+			  err);
+	mem_deref(root);
+	mem_deref(body);
+	return e == ENOENT ? 0 : e;
+}
 
 static void hup_readable(int flags, void *arg)
 {
@@ -87,6 +118,12 @@ static void reload(struct server *s)
 	if (ivr_reload(s->ivr))
 		log_error("reload: the IVR keeps its previous site");
 	ivr_set_retention(s->ivr, cf.retention_days);
+	(void)booths_apply(s);
+	booths_reconf(s->booths, &cf);
+	sms_reconf(s->sms, &cf);
+	watch_reconf(s->watch, &cf);
+	elder_reconf(s->elder, &cf);
+	taxi_reconf(s->taxi, &cf);
 	s->cf = cf;
 }
 
@@ -95,7 +132,9 @@ static int site_reload(void *arg)
 {
 	struct server *s = arg;
 
-	return ivr_reload(s->ivr);
+	int e = ivr_reload(s->ivr);
+
+	return e ? e : booths_apply(s);
 }
 
 static void signal_handler(int sig)
@@ -185,9 +224,27 @@ int server_run(const char *path)
 		if (!e)
 			ivr_set_desk(s.ivr, s.desk);
 	}
+	if (!e)
+		e = sms_alloc(&s.sms, &s.cf, s.st);
+	if (!e)
+		e = booths_alloc(&s.booths, &s.cf, s.cs, s.st);
+	if (!e)
+		e = booths_apply(&s);
+	if (!e)
+		e = watch_alloc(&s.watch, &s.cf, s.st, s.booths, s.sms);
+	if (!e)
+		e = elder_alloc(&s.elder, &s.cf, s.cs, s.desk, s.st, s.booths,
+				s.sms);
+	if (!e)
+		e = taxi_alloc(&s.taxi, &s.cf, s.st, s.booths);
 	if (!e && sa_isset(&s.cf.http, SA_ADDR))
 		e = api_alloc(&s.api, &s.cf, s.cs, s.sd, s.pp, s.st, s.desk,
 			      site_reload, &s);
+	if (!e && s.api) {
+		struct api_services svc = {s.booths, s.sms, s.watch, s.elder,
+					   s.taxi};
+		api_set_services(s.api, &svc);
+	}
 	if (e) {
 		log_error("startup failed: %m", e);
 		goto out;
@@ -219,6 +276,11 @@ int server_run(const char *path)
  out:
 	tmr_cancel(&s.tmr_drain);
 	mem_deref(s.api);
+	mem_deref(s.taxi);
+	mem_deref(s.elder);
+	mem_deref(s.watch);
+	mem_deref(s.booths);
+	mem_deref(s.sms);
 	mem_deref(s.ivr);
 	mem_deref(s.desk);
 	mem_deref(s.cs);

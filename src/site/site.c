@@ -16,6 +16,7 @@
 #include "site/json.h"
 #include "ivr/ivr.h"
 #include "acd/desk.h"
+#include "booth/booth.h"
 #include "site/site.h"
 
 enum { SITE_MAX = 16 * 1024 * 1024 };
@@ -85,16 +86,19 @@ static int load(const char *path, const struct conf *cf, struct json **rootp,
 		const char *k = json_key(*rootp, i);
 		if (strcmp(k, "hotlines") && strcmp(k, "flows") &&
 		    strcmp(k, "schedules") && strcmp(k, "prompts") &&
-		    strcmp(k, "queues") && strcmp(k, "agents")) {
+		    strcmp(k, "queues") && strcmp(k, "agents") &&
+		    strcmp(k, "booths")) {
 			re_snprintf(err, errsz, "%s:%u: unknown section \"%s\""
 				    " (hotlines, flows, schedules, prompts, "
-				    "queues, agents)", path,
+				    "queues, agents, booths)", path,
 				    json_key_line(*rootp, i), k);
 			return EINVAL;
 		}
 	}
 	dirs(cf, overrides, recordings, sizeof(overrides));
 	e = desk_site_load(NULL, *rootp, path, err, errsz);
+	if (!e)
+		e = booths_site_load(NULL, *rootp, path, err, errsz);
 	if (!e)
 		e = ivr_site_load(&site, *rootp, path, cf->prompts_dir,
 				  overrides, err, errsz);

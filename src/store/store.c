@@ -94,7 +94,9 @@ static const char *sql[S_MAX] = {
 
 /* Ordered migrations: entry i moves the schema from version i to i+1.
  * Never edit a shipped entry; append a new one. */
-static const char *migrations[] = {
+extern const char store_booth_schema[], store_poi_schema[],
+	store_notify_schema[], store_elder_schema[], store_ride_schema[];
+static const char *const migrations[] = {
 	"CREATE TABLE accounts("
 	" user TEXT PRIMARY KEY, ha1 TEXT NOT NULL, realm TEXT NOT NULL,"
 	" display TEXT NOT NULL DEFAULT '', ext TEXT NOT NULL UNIQUE,"
@@ -179,6 +181,14 @@ static const char *migrations[] = {
 	" callid TEXT NOT NULL, agent TEXT NOT NULL, category TEXT NOT NULL,"
 	" notes TEXT NOT NULL);"
 	"CREATE INDEX wrapups_c ON wrapups(callid);",
+
+	/* 7-11: the booths and their services; each part of the schema is
+	 * kept beside the SQL that uses it. */
+	store_booth_schema,
+	store_poi_schema,
+	store_notify_schema,
+	store_elder_schema,
+	store_ride_schema,
 };
 
 struct store {

@@ -11,4 +11,16 @@ sqlite3 *store_db(struct store *st);
  * I/O errors). */
 int store_sqlerr(struct store *st, int rc, const char *what);
 
+#include <stdarg.h>
+/** Prepare sql and bind text or integer arguments described by fmt ('s'
+ * a const char *, 'i' an int64_t, 'd' a double). */
+int store_prep(struct store *st, sqlite3_stmt **sp, const char *sql,
+	       const char *fmt, va_list ap);
+/** Run a statement that returns no rows; ENOENT if it changed none. */
+int store_run(struct store *st, const char *sql, const char *fmt, ...);
+/** Run a query and copy the first row's text columns into the buffers
+ * given after fmt's arguments (pairs of char *, size_t); ENOENT if none. */
+int store_row(struct store *st, const char *sql, int ncols,
+	      const char *fmt, ...);
+
 #endif

@@ -11,8 +11,7 @@
 #include "store/store.h"
 #include "store/store_int.h"
 
-/* Bind text or integer arguments described by fmt ('s' or 'i'). */
-static int prep(struct store *st, sqlite3_stmt **sp, const char *sql,
+int store_prep(struct store *st, sqlite3_stmt **sp, const char *sql,
 		const char *fmt, va_list ap)
 {
 	sqlite3_stmt *s;
@@ -25,6 +24,9 @@ static int prep(struct store *st, sqlite3_stmt **sp, const char *sql,
 			sqlite3_bind_text(s, i, v ? v : "", -1,
 					  SQLITE_TRANSIENT);
 		}
+		else if (*fmt == 'd') {
+			sqlite3_bind_double(s, i, va_arg(ap, double));
+		}
 		else {
 			sqlite3_bind_int64(s, i, va_arg(ap, int64_t));
 		}
@@ -33,15 +35,14 @@ static int prep(struct store *st, sqlite3_stmt **sp, const char *sql,
 	return 0;
 }
 
-/* Run a statement that returns no rows; ENOENT if it changed none. */
-static int run(struct store *st, const char *sql, const char *fmt, ...)
+int store_run(struct store *st, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *s;
 	va_list ap;
 	int err, rc;
 
 	va_start(ap, fmt);
-	err = prep(st, &s, sql, fmt, ap);
+	err = store_prep(st, &s, sql, fmt, ap);
 	va_end(ap);
 	if (err)
 		return err;
@@ -53,9 +54,7 @@ static int run(struct store *st, const char *sql, const char *fmt, ...)
 	return err;
 }
 
-/* Run a query and copy the first row's text columns into the buffers
- * given after fmt's arguments (pairs of char *, size_t). */
-static int row(struct store *st, const char *sql, int ncols,
+int store_row(struct store *st, const char *sql, int ncols,
 	       const char *fmt, ...)
 {
 	sqlite3_stmt *s;
@@ -63,7 +62,7 @@ static int row(struct store *st, const char *sql, int ncols,
 	int err, rc;
 
 	va_start(ap, fmt);
-	err = prep(st, &s, sql, fmt, ap);
+	err = store_prep(st, &s, sql, fmt, ap);
 	if (err) {
 		va_end(ap);
 		return err;
@@ -87,7 +86,7 @@ static int row(struct store *st, const char *sql, int ncols,
 
 int store_user_add(struct store *st, const struct store_user *u)
 {
-	return run(st, "INSERT INTO users(name,hash,role,agent,created_ms) "
+	return store_run(st, "INSERT INTO users(name,hash,role,agent,created_ms) "
 		   "VALUES(?,?,?,?,?)", "ssssi", u->name, u->hash, u->role,
 		   u->agent, u->created_ms);
 }
@@ -95,7 +94,7 @@ int store_user_add(struct store *st, const struct store_user *u)
 int store_user_get(struct store *st, const char *name, struct store_user *u)
 {
 	memset(u, 0, sizeof(*u));
-	return row(st, "SELECT name,hash,role,agent FROM users WHERE name=?",
+	return store_row(st, "SELECT name,hash,role,agent FROM users WHERE name=?",
 		   4, "s", name, u->name, sizeof(u->name), u->hash,
 		   sizeof(u->hash), u->role, sizeof(u->role), u->agent,
 		   sizeof(u->agent));
@@ -103,27 +102,27 @@ int store_user_get(struct store *st, const char *name, struct store_user *u)
 
 int store_user_passwd(struct store *st, const char *name, const char *hash)
 {
-	int err = run(st, "UPDATE users SET hash=? WHERE name=?", "ss", hash,
+	int err = store_run(st, "UPDATE users SET hash=? WHERE name=?", "ss", hash,
 		      name);
 	if (!err)    /* a new password ends every session of the user */
-		(void)run(st, "DELETE FROM sessions WHERE user=?", "s", name);
+		(void)store_run(st, "DELETE FROM sessions WHERE user=?", "s", name);
 	return err;
 }
 
 int store_user_del(struct store *st, const char *name)
 {
-	int err = run(st, "DELETE FROM users WHERE name=?", "s", name);
+	int err = store_run(st, "DELETE FROM users WHERE name=?", "s", name);
 	if (!err)
-		(void)run(st, "DELETE FROM sessions WHERE user=?", "s", name);
+		(void)store_run(st, "DELETE FROM sessions WHERE user=?", "s", name);
 	return err;
 }
 
 int store_session_add(struct store *st, const char *hash, const char *user,
 		      const char *csrf, int64_t expires_ms)
 {
-	(void)run(st, "DELETE FROM sessions WHERE expires_ms<=?", "i",
+	(void)store_run(st, "DELETE FROM sessions WHERE expires_ms<=?", "i",
 		  clock_wall_ms());
-	return run(st, "INSERT INTO sessions(hash,user,csrf,expires_ms) "
+	return store_run(st, "INSERT INTO sessions(hash,user,csrf,expires_ms) "
 		   "VALUES(?,?,?,?)", "sssi", hash, user, csrf, expires_ms);
 }
 
@@ -131,46 +130,46 @@ int store_session_get(struct store *st, const char *hash, int64_t now_ms,
 		      char *user, size_t usz, char *csrf, size_t csz)
 {
 	/* A read on every request; expired rows are swept at sign-in. */
-	return row(st, "SELECT user,csrf FROM sessions WHERE hash=? AND "
+	return store_row(st, "SELECT user,csrf FROM sessions WHERE hash=? AND "
 		   "expires_ms>?", 2, "si", hash, now_ms, user, usz, csrf, csz);
 }
 
 int store_session_del(struct store *st, const char *hash)
 {
-	return run(st, "DELETE FROM sessions WHERE hash=?", "s", hash);
+	return store_run(st, "DELETE FROM sessions WHERE hash=?", "s", hash);
 }
 
 int store_token_add(struct store *st, const char *name, const char *hash,
 		    const char *scopes, int64_t now_ms)
 {
-	return run(st, "INSERT INTO tokens(name,hash,scopes,created_ms) "
+	return store_run(st, "INSERT INTO tokens(name,hash,scopes,created_ms) "
 		   "VALUES(?,?,?,?)", "sssi", name, hash, scopes, now_ms);
 }
 
 int store_token_get(struct store *st, const char *hash, char *name,
 		    size_t nsz, char *scopes, size_t ssz)
 {
-	return row(st, "SELECT name,scopes FROM tokens WHERE hash=? AND "
+	return store_row(st, "SELECT name,scopes FROM tokens WHERE hash=? AND "
 		   "revoked=0", 2, "s", hash, name, nsz, scopes, ssz);
 }
 
 int store_token_revoke(struct store *st, const char *name)
 {
-	return run(st, "UPDATE tokens SET revoked=1 WHERE name=? AND "
+	return store_run(st, "UPDATE tokens SET revoked=1 WHERE name=? AND "
 		   "revoked=0", "s", name);
 }
 
 int store_audit(struct store *st, int64_t ts_ms, const char *who,
 		const char *action, const char *detail)
 {
-	return run(st, "INSERT INTO audit(ts_ms,who,action,detail) "
+	return store_run(st, "INSERT INTO audit(ts_ms,who,action,detail) "
 		   "VALUES(?,?,?,?)", "isss", ts_ms, who, action, detail);
 }
 
 int store_wrapup(struct store *st, int64_t ts_ms, const char *callid,
 		 const char *agent, const char *category, const char *notes)
 {
-	return run(st, "INSERT INTO wrapups(ts_ms,callid,agent,category,notes)"
+	return store_run(st, "INSERT INTO wrapups(ts_ms,callid,agent,category,notes)"
 		   " VALUES(?,?,?,?,?)", "issss", ts_ms, callid, agent,
 		   category, notes);
 }
@@ -179,20 +178,20 @@ bool store_cdr_known(struct store *st, const char *callid)
 {
 	char buf[8];
 
-	return !row(st, "SELECT 1 FROM cdr WHERE callid=? LIMIT 1", 1, "s",
+	return !store_row(st, "SELECT 1 FROM cdr WHERE callid=? LIMIT 1", 1, "s",
 		    callid, buf, sizeof(buf));
 }
 
 int store_callback_done(struct store *st, int64_t id)
 {
-	return run(st, "UPDATE callbacks SET status='done' WHERE id=? AND "
+	return store_run(st, "UPDATE callbacks SET status='done' WHERE id=? AND "
 		   "status='open'", "i", id);
 }
 
 int store_recording(struct store *st, int64_t cdr_id, char *path,
 		    size_t sz)
 {
-	int err = row(st, "SELECT recording FROM cdr WHERE id=?", 1, "i",
+	int err = store_row(st, "SELECT recording FROM cdr WHERE id=?", 1, "i",
 		      cdr_id, path, sz);
 	return !err && !*path ? ENOENT : err;
 }

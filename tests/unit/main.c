@@ -17,7 +17,8 @@ modules[] = {
 	{"dtmfdet", dtmfdet_cases}, {"audio", audio_cases},
 	{"json", json_cases}, {"schedule", schedule_cases},
 	{"ivr", ivr_cases}, {"acd", acd_cases}, {"kpi", kpi_cases}, {"api", api_cases},
-	{"decode", decode_cases},
+	{"decode", decode_cases}, {"booth", booth_cases}, {"poi", poi_cases},
+	{"sms", sms_cases}, {"taxi", taxi_cases},
 };
 
 static char tmpdir[256];

@@ -3,6 +3,7 @@
 #define LAOYOU_UNIT_H
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 
 extern int unit_failed_checks;
 
@@ -28,7 +29,8 @@ extern const struct unit_case conf_cases[], tmr_cases[], sdp_cases[],
 	store_cases[], portpool_cases[], relay_cases[], auth_cases[],
 	check_cases[], event_cases[], dtmfdet_cases[], audio_cases[],
 	json_cases[], schedule_cases[], ivr_cases[], acd_cases[], kpi_cases[],
-	api_cases[], decode_cases[];
+	api_cases[], decode_cases[],
+	booth_cases[], poi_cases[], sms_cases[], taxi_cases[];
 
 /** A temporary file path unique to this run. */
 const char *unit_tmpfile(const char *name);
