@@ -21,7 +21,7 @@ all: $(BUILD)/laoyou $(BUILD)/prompts/.rendered
 # Prompts: rendered from the catalog; the script itself skips unchanged ones.
 prompts: $(BUILD)/prompts/.rendered
 
-$(BUILD)/prompts/.rendered: prompts/catalog.tsv scripts/prompts
+$(BUILD)/prompts/.rendered: $(wildcard prompts/*.tsv) scripts/prompts
 	scripts/prompts $(BUILD)/prompts
 	@touch $@
 

@@ -35,6 +35,8 @@ void conf_defaults(struct conf *cf)
 	for (int i = 0; i < 3; i++)
 		cf->flood_rate[i] = 200;
 	cf->retention_days = 90;
+	cf->tcp_max_per_addr = 64;
+	cf->tcp_idle_s = 300;
 	cf->booth_offline_s = 90;
 	cf->freecall_limit_s = 180;
 	cf->freecall_warn_s = 30;
@@ -101,6 +103,8 @@ static const struct uint_key uint_keys[] = {
 	U("flood_register", flood_rate[0], 0, 1000000),
 	U("flood_invite", flood_rate[1], 0, 1000000),
 	U("flood_options", flood_rate[2], 0, 1000000),
+	U("tcp_max_per_address", tcp_max_per_addr, 0, 100000),
+	U("tcp_idle_timeout", tcp_idle_s, 0, 86400),
 	U("booth_offline", booth_offline_s, 5, 86400),
 	U("freecall_limit", freecall_limit_s, 5, 3600),
 	U("freecall_warn", freecall_warn_s, 0, 600),

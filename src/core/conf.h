@@ -34,6 +34,8 @@ struct conf {
 	char web_dir[512];          /* the web pages; "" = ../web from the binary */
 	char data_dir[512];         /* recordings, prompt overrides; "" = db's dir */
 	uint32_t retention_days;    /* recordings older than this are deleted */
+	uint32_t tcp_max_per_addr;  /* SIP TCP connections from one address */
+	uint32_t tcp_idle_s;        /* a TCP connection silent this long ends */
 	/* booths (src/booth/) */
 	uint32_t booth_offline_s;   /* a screen silent this long is offline */
 	uint32_t freecall_limit_s;  /* a free call's length */
