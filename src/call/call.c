@@ -74,6 +74,8 @@ static void teardown(struct call *c)
 {
 	tmr_cancel(&c->tmr_ring);
 	tmr_cancel(&c->tmr_rtp);
+	tmr_cancel(&c->tmr_limit);
+	c->warn = mem_deref(c->warn);
 	if (c->le.list) {
 		list_unlink(&c->le);
 		c->cs->n_calls--;
@@ -167,6 +169,78 @@ void call_answered(struct call *c)
 	tmr_start(&c->tmr_rtp, c->cs->cf.rtp_timeout_s * 1000ULL, rtp_check,
 		  c);
 	event_publish(EVENT_CALL_ANSWERED, c);
+}
+
+static void limit_reached(void *arg)
+{
+	struct call *c = arg;
+
+	log_msg(LOG_INFO, c->callid, "call: time limit of %u s reached",
+		c->limit_s);
+	call_path_add(c, "limit");
+	call_hangup(c, 200, "Time Limit");
+}
+
+static void limit_warn(void *arg)
+{
+	struct call *c = arg;
+
+	/* The warning goes over the callee's voice to the caller only. */
+	if (c->warn && c->mr)
+		(void)mrelay_play(c->mr, MSIDE_A, &c->warn, 1, NULL, NULL);
+	call_path_add(c, "limit-warning");
+	tmr_start(&c->tmr_limit, c->warn_s * 1000ULL, limit_reached, c);
+}
+
+static void limit_arm(struct call *c)
+{
+	uint64_t talked, limit = c->limit_s * 1000ULL;
+	uint64_t warn = c->warn_s * 1000ULL;
+
+	tmr_cancel(&c->tmr_limit);
+	if (!c->limit_s || !c->bridged_mono)
+		return;
+	talked = clock_mono_ms() - c->bridged_mono;
+	if (talked >= limit) {
+		tmr_start(&c->tmr_limit, 0, limit_reached, c);
+		return;
+	}
+	if (warn && c->warn && talked + warn < limit)
+		tmr_start(&c->tmr_limit, limit - warn - talked, limit_warn, c);
+	else
+		tmr_start(&c->tmr_limit, limit - talked, limit_reached, c);
+}
+
+void call_bridged(struct call *c)
+{
+	c->bridged_mono = clock_mono_ms();
+	limit_arm(c);
+}
+
+int call_set_limit(struct call *c, uint32_t limit_s, uint32_t warn_s,
+		   struct audio *warn)
+{
+	if (!c || (limit_s && warn_s >= limit_s))
+		return EINVAL;
+	c->limit_s = limit_s;
+	c->warn_s = warn_s;
+	mem_deref(c->warn);
+	c->warn = mem_ref(warn);
+	limit_arm(c);
+	return 0;
+}
+
+uint32_t call_talk_s(const struct call *c)
+{
+	if (!c || !c->bridged_mono)
+		return 0;
+	return (uint32_t)((clock_mono_ms() - c->bridged_mono) / 1000);
+}
+
+void calls_set_policy(struct calls *cs, call_policy_h *h, void *arg)
+{
+	cs->policyh = h;
+	cs->policy_arg = arg;
 }
 
 void call_end(struct call *c, const char *disposition, uint16_t cause,

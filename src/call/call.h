@@ -53,6 +53,23 @@ int  calls_app_register(struct call_app **appp, struct calls *cs,
 int  calls_originate(struct calls *cs, const char *number, const char *as_user,
 		     const struct call_handlers *h, void *arg,
 		     struct call **cp);
+/** What a routing policy says of a call an account places to a number
+ * that is not an application's. */
+struct call_policy {
+	uint16_t scode;            /* refuse with this status (0 = allow) */
+	char reason[64];           /* its reason phrase */
+	uint32_t limit_s;          /* hang up this long after the answer */
+	uint32_t warn_s;           /* and play warn this long before */
+	struct audio *warn;        /* the policy's; the call takes a ref */
+};
+/** Decide on call c from caller to dialled (the record exists; p is
+ * zeroed: allow, no limit). */
+typedef void (call_policy_h)(struct call *c, const struct store_account
+			     *caller, const char *dialled,
+			     struct call_policy *p, void *arg);
+/** Let one module (the booths) rule on outgoing calls; NULL to remove. */
+void calls_set_policy(struct calls *cs, call_policy_h *h, void *arg);
+
 /** Apply the settings that may change while running (SIGHUP). */
 void calls_reconf(struct calls *cs, const struct conf *cf);
 /** Calls in progress (routing, ringing or answered). */
@@ -99,6 +116,12 @@ uint32_t call_record_stop(struct call *c);
  * hung up when target ends. */
 int  call_supervise(struct call *target, struct call *sup,
 		    enum msup_mode mode);
+/** End the call limit_s after it is bridged (or now-bridged), playing
+ * warn to the caller warn_s before the end; 0 removes the limit. */
+int  call_set_limit(struct call *c, uint32_t limit_s, uint32_t warn_s,
+		    struct audio *warn);
+/** Seconds the bridged conversation has lasted (0 if not bridged). */
+uint32_t call_talk_s(const struct call *c);
 /** Hang up the call. */
 void call_hangup(struct call *c, uint16_t cause, const char *reason);
 

@@ -42,6 +42,10 @@ struct call {
 	uint64_t answered_mono;
 	struct tmr tmr_ring;
 	struct tmr tmr_rtp;
+	struct tmr tmr_limit;      /* a policy's time limit */
+	uint32_t limit_s, warn_s;
+	struct audio *warn;
+	uint64_t bridged_mono;     /* 0 = not bridged to a callee yet */
 	char callid[128];
 	struct store_account caller;
 	bool counted;              /* in the caller's concurrency count */
@@ -64,6 +68,8 @@ struct calls {
 	struct hash *per_account;
 	bool closing;
 	struct list apps;
+	call_policy_h *policyh;
+	void *policy_arg;
 };
 
 struct call_app {
@@ -80,6 +86,8 @@ struct call *call_alloc_for(struct calls *cs, const struct sip_msg *msg,
 void call_end(struct call *c, const char *disposition, uint16_t cause,
 	      const char *reason, const char *hangup_by);
 void call_answered(struct call *c);
+/** The caller now talks to a callee: starts a policy's time limit. */
+void call_bridged(struct call *c);
 int  call_count_add(struct calls *cs, const char *user);
 uint32_t call_count(struct calls *cs, const char *user);
 

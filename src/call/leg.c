@@ -414,6 +414,7 @@ static void b_estab_handler(const struct sip_msg *msg, void *arg)
 		/* A transfer from an application: the caller was answered
 		 * long ago; now its media goes to the callee. */
 		mrelay_bridge(c->mr, true);
+		call_bridged(c);
 		log_msg(LOG_INFO, c->callid, "call: transferred to %s",
 			c->rec.callee);
 		if (c->app.transferh)
@@ -437,6 +438,7 @@ static void b_estab_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 	call_answered(c);
+	call_bridged(c);
 	log_msg(LOG_INFO, c->callid, "call: %s → %s answered (%s)",
 		c->rec.caller, c->rec.callee, c->rec.codec);
 }
@@ -492,6 +494,8 @@ static void b_close_handler(int err, const struct sip_msg *msg, void *arg)
 			 * application (a survey, say). */
 			c->b = mem_deref(c->b);
 			mrelay_bridge(c->mr, false);
+			(void)call_set_limit(c, 0, 0, NULL);
+			c->bridged_mono = 0;
 			str_ncpy(c->rec.hangup_by, "callee",
 				 sizeof(c->rec.hangup_by));
 			c->app.unbridgeh(c, c->app_arg);

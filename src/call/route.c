@@ -357,6 +357,22 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		reject(cs, msg, 500, "Server Error");
 		return;
 	}
+	if (!for_app && cs->policyh) {
+		struct call_policy p;
+
+		memset(&p, 0, sizeof(p));
+		cs->policyh(c, &caller, dialled, &p, cs->policy_arg);
+		if (p.scode) {
+			log_msg(LOG_INFO, c->callid, "call: %s → %s refused: "
+				"%u %s", caller.user, dialled, p.scode,
+				p.reason);
+			leg_reply_caller(c, p.scode, p.reason);
+			call_end(c, "failed", p.scode, p.reason, "system");
+			return;
+		}
+		if (p.limit_s)
+			(void)call_set_limit(c, p.limit_s, p.warn_s, p.warn);
+	}
 
 	err = mrelay_alloc(&c->mr, cs->pp);
 	if (err) {

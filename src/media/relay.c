@@ -196,7 +196,9 @@ static void rtp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 			return;
 	}
 
-	if (!mr->bridged || !wants_media(to) ||
+	/* A prompt playing to a bridged side (a time-limit warning) is
+	 * heard instead of the other side, not mixed into it. */
+	if (!mr->bridged || !wants_media(to) || mrelay_playing(mr, to->side) ||
 	    (mr->mix && !mixer_raw_ok(mr->mix, ep->side)))
 		return;
 	if (to->is_latched)
