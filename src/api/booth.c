@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <re.h>
 #include "core/clock.h"
 #include "core/event.h"
@@ -385,6 +386,119 @@ static void screen_charging(struct req *r)
 	mem_deref(j);
 }
 
+static void screen_call(struct req *r)
+{
+	struct booth_info bi;
+	const struct json *num, *svc;
+	char why[160] = "", callid[128] = "";
+	uint16_t scode = 0;
+	struct json *j;
+	int err;
+
+	if (!need_booths(r) || api_booth_auth(r, &bi))
+		return;
+	j = api_body(r);
+	if (!j)
+		return;
+	num = json_get(j, "number");
+	svc = json_get(j, "service");
+	if ((num && json_type(num) != JSON_STRING) ||
+	    (svc && json_type(svc) != JSON_STRING) || !num == !svc) {
+		api_error(r, 400, "bad_request", "send \"number\" (digits) or "
+			  "\"service\" (elder or sign)");
+		goto out;
+	}
+	err = booths_dial(r->api->svc.booths, bi.id, json_str(num),
+			  json_str(svc), &scode, why, sizeof(why), callid,
+			  sizeof(callid));
+	if (err) {
+		api_error(r, scode ? scode : 500, scode == 403 ? "forbidden" :
+			  scode == 400 ? "bad_request" : scode == 409 ?
+			  "conflict" : "unavailable", "%s", why);
+		goto out;
+	}
+	api_json(r, 201, "{\"call\":\"%H\",\"booth\":\"%H\",\"state\":"
+		 "\"ringing-handset\"}", store_json_esc, callid,
+		 store_json_esc, bi.id);
+ out:
+	mem_deref(j);
+}
+
+struct port_ctx {
+	struct mbuf *mb;
+	uint32_t n;
+};
+
+static void port_state(uint32_t port, const char *state, int64_t since_ms,
+		       void *arg)
+{
+	struct port_ctx *pc = arg;
+
+	(void)mbuf_printf(pc->mb, "%s{\"port\":%u,\"state\":\"%s\","
+			  "\"since_ms\":%lld}", pc->n++ ? "," : "", port,
+			  state, (long long)since_ms);
+}
+
+static void screen_ports(struct req *r)
+{
+	struct booth_info bi;
+	struct port_ctx pc = {NULL, 0};
+
+	if (!need_booths(r) || api_booth_auth(r, &bi))
+		return;
+	pc.mb = mbuf_alloc(256);
+	if (!pc.mb || mbuf_write_str(pc.mb, "{\"ports\":[") ||
+	    store_charge_ports(r->api->st, bi.id, bi.ports, port_state, &pc) ||
+	    mbuf_write_str(pc.mb, "]}"))
+		api_error(r, 500, "store", "cannot read the ports");
+	else
+		api_reply(r, 200, "application/json", pc.mb, NULL);
+	mem_deref(pc.mb);
+}
+
+/* Prompts as WAV for the screens' spoken guidance: an imported recording
+ * first, else the rendered one. */
+static void prompt_wav(struct req *r)
+{
+	const char *lang = r->seg[0], *name = r->seg[1];
+	size_t n = strlen(name);
+	char path[700];
+	struct mbuf *mb = NULL;
+	FILE *f = NULL;
+	long len;
+
+	if ((strcmp(lang, "zh") && strcmp(lang, "en")) || n < 5 || n > 60 ||
+	    strcmp(name + n - 4, ".wav") ||
+	    strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != n - 4) {
+		api_error(r, 404, "not_found", "no such prompt");
+		return;
+	}
+	re_snprintf(path, sizeof(path), "%s/prompts/%s/%s",
+		    r->api->cf.data_dir, lang, name);
+	f = fopen(path, "rb");
+	if (!f) {
+		re_snprintf(path, sizeof(path), "%s/%s/%s",
+			    r->api->cf.prompts_dir, lang, name);
+		f = fopen(path, "rb");
+	}
+	if (!f) {
+		api_error(r, 404, "not_found", "no prompt %s/%s", lang, name);
+		return;
+	}
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 ||
+	    len > 4 * 1024 * 1024 || fseek(f, 0, SEEK_SET) ||
+	    !(mb = mbuf_alloc((size_t)len + 1)) ||
+	    fread(mb->buf, 1, (size_t)len, f) != (size_t)len) {
+		api_error(r, 500, "read_failed", "cannot read the prompt");
+		goto out;
+	}
+	mb->end = (size_t)len;
+	api_reply(r, 200, "audio/wav", mb, "Cache-Control: max-age=300\r\n");
+ out:
+	fclose(f);
+	mem_deref(mb);
+}
+
 /* ---------- operations ---------- */
 
 static void fleet(struct req *r, const char *id)
@@ -557,6 +671,9 @@ const struct api_route booth_routes[] = {
 	{"POST", "/api/v1/booth/heartbeat", ROLE_NONE, NULL, screen_heartbeat},
 	{"POST", "/api/v1/booth/faults", ROLE_NONE, NULL, screen_fault},
 	{"POST", "/api/v1/booth/charging", ROLE_NONE, NULL, screen_charging},
+	{"POST", "/api/v1/booth/call", ROLE_NONE, NULL, screen_call},
+	{"GET", "/api/v1/booth/charging", ROLE_NONE, NULL, screen_ports},
+	{"GET", "/api/v1/prompts/{}/{}", ROLE_NONE, NULL, prompt_wav},
 	{"GET", "/api/v1/booths", ROLE_SUPERVISOR, "read", booths_list},
 	{"GET", "/api/v1/booths/{}", ROLE_SUPERVISOR, "read", booth_get},
 	{"PUT", "/api/v1/booths/{}", ROLE_ADMIN, "admin", booth_put},

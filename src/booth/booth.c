@@ -36,6 +36,7 @@ static void destructor(void *arg)
 	struct booths *b = arg;
 
 	tmr_cancel(&b->tmr_sweep);
+	list_flush(&b->dials);
 	hash_flush(b->live);
 	mem_deref(b->live);
 	mem_deref(b->fc);

@@ -72,6 +72,18 @@ int  booths_parse(const struct json *o, const char *file,
 /** Start tracking the liveness of a booth just added. */
 int  booths_seen_load(struct booths *b, const struct store_booth *sb);
 
+/** The screen's dial pad (number) or service button (service "elder" or
+ * "sign"): ring booth id's handset and, once picked up, connect it.  On
+ * refusal *scode is the HTTP status and why says why; the call's id goes
+ * to callid. */
+int  booths_dial(struct booths *b, const char *id, const char *number,
+		 const char *service, uint16_t *scode, char *why, size_t sz,
+		 char *callid, size_t csz);
+struct audio;
+/** Load prompt name in lang (an imported recording first, else the
+ * rendered one). */
+int  booths_prompt(const struct conf *cf, const char *lang, const char *name,
+		   struct audio **ap);
 /** The store the fleet keeps its booths in. */
 struct store *booths_store(struct booths *b);
 /** Hex BLAKE2b-256 of a screen token: only hashes are kept. */

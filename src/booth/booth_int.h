@@ -15,6 +15,7 @@ struct booths {
 	uint64_t last_flush;
 	bool flush;
 	struct freecall *fc;
+	struct list dials;         /* struct dial: handsets rung for screens */
 };
 
 /* freecall.c: the handsets' free 3-minute calls. */
@@ -22,5 +23,14 @@ int  freecall_alloc(struct freecall **fcp, struct booths *b,
 		    const struct conf *cf, struct calls *cs,
 		    struct store *st);
 void freecall_reconf(struct freecall *fc, const struct conf *cf);
+struct booth_info;
+struct call_policy;
+/** May booth bi call number freely?  Fills p (scode 0 = yes, with the
+ * limit); with callid the call is recorded and counted. */
+int  freecall_check(struct freecall *fc, const struct booth_info *bi,
+		    const char *number, const char *callid,
+		    struct call_policy *p);
+bool freecall_is_emergency(const char *number);
+bool freecall_is_local(const char *number);
 
 #endif

@@ -237,6 +237,29 @@ uint32_t call_talk_s(const struct call *c)
 	return (uint32_t)((clock_mono_ms() - c->bridged_mono) / 1000);
 }
 
+bool calls_claimed(const struct calls *cs, const char *number)
+{
+	for (struct le *le = cs->apps.head; le; le = le->next) {
+		const struct call_app *app = le->data;
+		if (app->claimh(number, app->arg))
+			return true;
+	}
+	return false;
+}
+
+int calls_app_start(struct call *c, const char *number)
+{
+	for (struct le *le = c->cs->apps.head; le; le = le->next) {
+		struct call_app *app = le->data;
+		if (!app->claimh(number, app->arg))
+			continue;
+		str_ncpy(c->rec.dialled, number, sizeof(c->rec.dialled));
+		app->starth(c, app->arg);
+		return 0;
+	}
+	return ENOENT;
+}
+
 void calls_set_policy(struct calls *cs, call_policy_h *h, void *arg)
 {
 	cs->policyh = h;

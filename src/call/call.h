@@ -67,6 +67,11 @@ struct call_policy {
 typedef void (call_policy_h)(struct call *c, const struct store_account
 			     *caller, const char *dialled,
 			     struct call_policy *p, void *arg);
+/** Does an application claim number? */
+bool calls_claimed(const struct calls *cs, const char *number);
+/** Hand call c (answered by laoyou) to the application that claims
+ * number, as if c had dialled it; ENOENT if none claims it. */
+int  calls_app_start(struct call *c, const char *number);
 /** Let one module (the booths) rule on outgoing calls; NULL to remove. */
 void calls_set_policy(struct calls *cs, call_policy_h *h, void *arg);
 

@@ -244,6 +244,45 @@ int store_charge(struct store *st, const char *id, uint32_t port,
 	return err;
 }
 
+int store_charge_ports(struct store *st, const char *id, uint32_t n,
+		       store_port_h *h, void *arg)
+{
+	for (uint32_t port = 1; port <= n; port++) {
+		sqlite3_stmt *s;
+		const char *state = "idle";
+		int64_t since = 0;
+		int err, rc;
+
+		/* The port's last session tells: open, a fault, or done. */
+		err = query(st, &s, "SELECT start_ms, stop_ms, flag FROM "
+			    "charge_sessions WHERE booth=? AND port=? ORDER BY"
+			    " id DESC LIMIT 1", "si", id, (int64_t)port);
+		if (err)
+			return err;
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			const char *flag = (const char *)
+				sqlite3_column_text(s, 2);
+			if (flag && !strcmp(flag, "fault")) {
+				state = "fault";
+				since = sqlite3_column_int64(s, 0);
+			}
+			else if (!sqlite3_column_int64(s, 1)) {
+				state = "charging";
+				since = sqlite3_column_int64(s, 0);
+			}
+			else {
+				since = sqlite3_column_int64(s, 1);
+			}
+		}
+		sqlite3_finalize(s);
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+			return store_sqlerr(st, rc, "charge ports");
+		h(port, state, since, arg);
+	}
+	return 0;
+}
+
 int store_charge_total(struct store *st, const char *id, int64_t from_ms,
 		       int64_t to_ms, double *wh, uint32_t *sessions)
 {
@@ -309,6 +348,19 @@ struct json_arg {
 	struct mbuf *mb;
 	uint32_t n;
 };
+
+int store_freecall_end(struct store *st, const char *callid, uint32_t secs)
+{
+	int err;
+
+	if (!secs) {
+		err = store_run(st, "DELETE FROM freecalls WHERE callid=? AND "
+				"emergency=0", "s", callid);
+		return err == ENOENT ? 0 : err;
+	}
+	return store_run(st, "UPDATE freecalls SET secs=? WHERE callid=?", "is",
+			 (int64_t)secs, callid);
+}
 
 static void json_row(sqlite3_stmt *s, void *arg)
 {

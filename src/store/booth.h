@@ -45,6 +45,11 @@ int  store_booth_usage(struct store *st, const char *id, const char *day,
 int  store_charge(struct store *st, const char *id, uint32_t port,
 		  const char *event, double wh, const char *flag,
 		  int64_t ts_ms, int64_t *idp);
+typedef void (store_port_h)(uint32_t port, const char *state,
+			    int64_t since_ms, void *arg);
+/** The state of ports 1..n of booth id now: idle, charging or fault. */
+int  store_charge_ports(struct store *st, const char *id, uint32_t n,
+			store_port_h *h, void *arg);
 /** Energy (Wh) and sessions at booth id ("" = all) from from_ms to to_ms. */
 int  store_charge_total(struct store *st, const char *id, int64_t from_ms,
 			int64_t to_ms, double *wh, uint32_t *sessions);
@@ -56,6 +61,9 @@ int  store_freecall_count(struct store *st, const char *id,
 int  store_freecall(struct store *st, const char *id, const char *number,
 		    const char *day, const char *callid, int64_t ts_ms,
 		    uint32_t secs, bool emergency);
+/** A free call ended after secs of talk; one never answered (secs 0)
+ * is forgotten, so it does not count against the quotas. */
+int  store_freecall_end(struct store *st, const char *callid, uint32_t secs);
 /** The fleet as a JSON array into mb: each booth with its open faults,
  * today's usage (day) and charging. */
 int  store_booth_json(struct store *st, const char *id, const char *day,
