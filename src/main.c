@@ -1,4 +1,5 @@
-/* laoyou: the one binary.  Subcommands: run, check, version, account, cdr. */
+/* laoyou: the one binary.  Subcommands: run, check, version, account, cdr,
+ * site, survey, callbacks, kpi, user, token, poi. */
 #define _GNU_SOURCE  /* strptime, timegm */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,9 @@
 #include "cdr/cdr.h"
 #include "server/server.h"
 #include "site/site.h"
+#include "store/poi.h"
 #include <time.h>
+#include <math.h>
 
 static void usage(FILE *f)
 {
@@ -42,21 +45,27 @@ static void usage(FILE *f)
 "       laoyou token add NAME --scopes read[,control][,admin] -c FILE\n"
 "       laoyou token revoke NAME -c FILE\n"
 "       laoyou token list -c FILE\n"
-"  -c FILE may be replaced by --db PATH for the account, cdr, user and\n"
-"  token commands.\n");
+"       laoyou poi import|check POIFILE [--replace] -c FILE\n"
+"                  (POIFILE: .csv, or .geojson/.json; see docs/life-circle.md)\n"
+"       laoyou poi nearby LAT LON [--category C] [--minutes M] [-n COUNT]\n"
+"                  -c FILE\n"
+"       laoyou poi categories\n"
+"  -c FILE may be replaced by --db PATH for the account, cdr, user,\n"
+"  token and poi commands.\n");
 }
 
 enum { OPT_SECRET = 256, OPT_EXT, OPT_NAME, OPT_KIND, OPT_OUTBOUND,
        OPT_MAXCALLS, OPT_FROM, OPT_DB, OPT_CSV, OPT_HOTLINE, OPT_SINCE,
        OPT_UNTIL, OPT_QUEUE, OPT_SL, OPT_SHORT, OPT_AGENT, OPT_SLAB,
-       OPT_ROLE, OPT_PASSWORD, OPT_SCOPES };
+       OPT_ROLE, OPT_PASSWORD, OPT_SCOPES, OPT_REPLACE, OPT_CATEGORY,
+       OPT_MINUTES };
 
 struct opts {
 	const char *conf, *db, *secret, *ext, *name, *kind, *from;
 	const char *hotline, *since, *until, *queue, *agent, *sl_abandons;
-	const char *role, *password, *scopes;
-	long sl, short_s;
-	bool outbound, csv;
+	const char *role, *password, *scopes, *category;
+	long sl, short_s, minutes;
+	bool outbound, csv, replace;
 	long max_calls, count;
 };
 
@@ -83,6 +92,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		{"role", required_argument, NULL, OPT_ROLE},
 		{"password", required_argument, NULL, OPT_PASSWORD},
 		{"scopes", required_argument, NULL, OPT_SCOPES},
+		{"replace", no_argument, NULL, OPT_REPLACE},
+		{"category", required_argument, NULL, OPT_CATEGORY},
+		{"minutes", required_argument, NULL, OPT_MINUTES},
 		{"config", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
@@ -92,6 +104,7 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 	o->count = 20;
 	o->sl = 20;
 	o->short_s = 5;
+	o->minutes = STORE_POI_MINUTES;
 	o->kind = "agent";
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "c:n:", lo, NULL)) != -1) {
@@ -118,6 +131,9 @@ static int parse_opts(struct opts *o, int argc, char **argv)
 		case OPT_PASSWORD: o->password = optarg; break;
 		case OPT_SCOPES: o->scopes = optarg; break;
 		case OPT_AGENT: o->agent = optarg; break;
+		case OPT_REPLACE: o->replace = true; break;
+		case OPT_CATEGORY: o->category = optarg; break;
+		case OPT_MINUTES: o->minutes = atol(optarg); break;
 		default: return EINVAL;
 		}
 	}
@@ -664,6 +680,171 @@ static int cmd_kpi(int argc, char **argv)
 	return 0;
 }
 
+/* The whole of a file into *bufp (malloc'd); errno on failure. */
+static int read_file(const char *path, char **bufp, size_t *lenp)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL, *nb;
+	size_t len = 0, cap = 0, n;
+	int err = 0;
+
+	if (!f)
+		return errno;
+	do {
+		if (cap - len < 65536) {
+			cap = cap ? cap * 2 : 1 << 20;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				err = ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		len += n;
+	} while (n);
+	if (!err && ferror(f))
+		err = EIO;
+	fclose(f);
+	if (err)
+		free(buf);
+	else {
+		*bufp = buf;
+		*lenp = len;
+	}
+	return err;
+}
+
+/* CSV or GeoJSON: by the file's extension, else by its first character. */
+static enum store_poi_format poi_format(const char *path, const char *buf,
+					size_t len)
+{
+	const char *dot = strrchr(path, '.');
+	size_t i = 0;
+
+	if (dot && !strcasecmp(dot, ".csv"))
+		return STORE_POI_CSV;
+	if (dot && (!strcasecmp(dot, ".geojson") || !strcasecmp(dot, ".json")))
+		return STORE_POI_GEOJSON;
+	while (i < len && strchr(" \t\r\n", buf[i]))
+		i++;
+	return i < len && buf[i] == '{' ? STORE_POI_GEOJSON : STORE_POI_CSV;
+}
+
+static void print_hit(const struct store_poi_hit *h, void *arg)
+{
+	(void)arg;
+	printf("%6.0fm %6um %4u  %-16s %-24s %s%s%s%s\n", h->distance_m,
+	       h->walk_m, h->minutes, h->poi.category, h->poi.id,
+	       h->poi.name, h->poi.name_en[0] ? " (" : "", h->poi.name_en,
+	       h->poi.name_en[0] ? ")" : "");
+}
+
+static bool coord_arg(const char *s, double lim, double *v)
+{
+	char *end;
+
+	*v = strtod(s, &end);
+	return *s && !*end && isfinite(*v) && fabs(*v) <= lim;
+}
+
+static int cmd_poi(int argc, char **argv)
+{
+	const struct store_poi_category *c;
+	struct store *st = NULL;
+	struct conf cf;
+	struct opts o;
+	const char *sub = argc > 1 ? argv[1] : "", *file = NULL;
+	char err[600], *buf = NULL;
+	size_t len = 0, n;
+	uint32_t count = 0;
+	int rc, e;
+
+	if (!strcmp(sub, "categories")) {
+		c = store_poi_categories(&n);
+		for (size_t i = 0; i < n; i++)
+			printf("%-18s %s / %s\n", c[i].key, c[i].zh, c[i].en);
+		return 0;
+	}
+	if (parse_opts(&o, argc - 1, argv + 1)) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(sub, "nearby")) {
+		struct store_poi_query q = {.category = o.category};
+		uint32_t total = 0;
+
+		if (argc - 1 - optind != 2 ||
+		    !coord_arg(argv[1 + optind], 90, &q.lat) ||
+		    !coord_arg(argv[2 + optind], 180, &q.lon) ||
+		    (o.category && !store_poi_category(o.category)) ||
+		    o.minutes < 1 || o.minutes > STORE_POI_MINUTES_MAX ||
+		    o.count < 1 || o.count > STORE_POI_LIMIT_MAX) {
+			fprintf(stderr, "laoyou: poi nearby LAT LON (degrees) "
+				"[--category C (see laoyou poi categories)] "
+				"[--minutes 1-%d] [-n 1-%d] -c FILE\n",
+				STORE_POI_MINUTES_MAX, STORE_POI_LIMIT_MAX);
+			return 2;
+		}
+		q.minutes = (uint32_t)o.minutes;
+		q.limit = (uint32_t)o.count;
+		rc = open_store(&st, &o, &cf);
+		if (rc)
+			return rc;
+		printf("%7s %7s %4s  %-16s %-24s %s\n", "dist", "walk", "min",
+		       "category", "id", "name");
+		if (store_poi_nearby(st, &q, print_hit, NULL, &total))
+			rc = 1;
+		else
+			printf("%u within a %ld-minute walk of %.6f, %.6f\n",
+			       total, o.minutes, q.lat, q.lon);
+		mem_deref(st);
+		return rc;
+	}
+	if (strcmp(sub, "import") && strcmp(sub, "check")) {
+		usage(stderr);
+		return 2;
+	}
+	if (argc - 1 - optind != 1) {
+		fprintf(stderr, "laoyou: poi %s POIFILE [--replace] -c FILE\n",
+			sub);
+		return 2;
+	}
+	file = argv[1 + optind];
+	e = read_file(file, &buf, &len);
+	if (e) {
+		fprintf(stderr, "%s: cannot read: %s\n", file, strerror(e));
+		return 2;
+	}
+	rc = open_store(&st, &o, &cf);
+	if (rc)
+		goto out;
+	e = store_poi_import(st, file, buf, len, poi_format(file, buf, len),
+			     (o.replace ? STORE_POI_REPLACE : 0) |
+			     (!strcmp(sub, "check") ? STORE_POI_CHECK : 0),
+			     &count, err, sizeof(err));
+	if (e) {
+		fprintf(stderr, "%s\n", err[0] ? err : "laoyou: the store "
+			"failed: nothing imported");
+		rc = e == EINVAL ? 2 : 1;
+	}
+	else if (!strcmp(sub, "check")) {
+		printf("%s: ok, %u POIs\n", file, count);
+	}
+	else {
+		uint32_t total = 0;
+		(void)store_poi_list(st, "", 0, 0, NULL, NULL, &total);
+		printf("%s: %u POIs imported%s, %u in the store\n", file,
+		       count, o.replace ? " (replacing all)" : "", total);
+		(void)store_audit(st, clock_wall_ms(), "cli", "poi.import",
+				  file);
+	}
+ out:
+	mem_deref(st);
+	free(buf);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct opts o;
@@ -708,6 +889,8 @@ int main(int argc, char **argv)
 		return cmd_user(argc - 1, argv + 1);
 	if (!strcmp(cmd, "token"))
 		return cmd_token(argc - 1, argv + 1);
+	if (!strcmp(cmd, "poi"))
+		return cmd_poi(argc - 1, argv + 1);
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") ||
 	    !strcmp(cmd, "help")) {
 		usage(stdout);

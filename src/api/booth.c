@@ -511,6 +511,7 @@ static void fleet(struct req *r, const char *id)
 	if (!need_booths(r))
 		return;
 	booths_day(clock_wall_ms(), day, &start);
+	booths_flush(r->api->svc.booths);
 	mb = mbuf_alloc(4096);
 	if (!mb) {
 		api_error(r, 500, "internal", "out of memory");
@@ -661,8 +662,8 @@ static void booth_charging(struct req *r)
 		return;
 	}
 	api_json(r, 200, "{\"booth\":\"%H\",\"from_ms\":%lld,\"to_ms\":%lld,"
-		 "\"kwh\":%.3f,\"sessions\":%u}", store_json_esc, r->seg[0],
-		 (long long)f, (long long)t, wh / 1000.0, n);
+		 "\"wh\":%.3f,\"kwh\":%.6f,\"sessions\":%u}", store_json_esc,
+		 r->seg[0], (long long)f, (long long)t, wh, wh / 1000.0, n);
 }
 
 const struct api_route booth_routes[] = {

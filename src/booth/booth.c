@@ -155,16 +155,31 @@ static bool sweep_one(struct le *le, void *arg)
 	return false;
 }
 
+static void sweep_all(struct booths *b, bool flush)
+{
+	bool batch;
+
+	b->flush = flush;
+	if (flush)
+		b->last_flush = clock_mono_ms();
+	batch = flush && !store_booth_batch(b->st, false);
+	(void)hash_apply(b->live, sweep_one, b);
+	if (batch && store_booth_batch(b->st, true))
+		log_warn("booths: cannot write the fleet's liveness");
+}
+
 static void sweep(void *arg)
 {
 	struct booths *b = arg;
-	uint64_t now = clock_mono_ms();
 
-	b->flush = now - b->last_flush >= FLUSH_MS;
-	if (b->flush)
-		b->last_flush = now;
-	(void)hash_apply(b->live, sweep_one, b);
+	sweep_all(b, clock_mono_ms() - b->last_flush >= FLUSH_MS);
 	tmr_start(&b->tmr_sweep, SWEEP_MS, sweep, b);
+}
+
+void booths_flush(struct booths *b)
+{
+	if (b)
+		sweep_all(b, true);
 }
 
 void booths_seen(struct booths *b, const char *id, const char *lang)

@@ -53,6 +53,8 @@ void booths_notify(struct booths *b, const char *id, const char *kind,
 /** The screen of booth id was heard from (heartbeat or request); lang is
  * its language now ("" = unchanged). */
 void booths_seen(struct booths *b, const char *id, const char *lang);
+/** Write the fleet's liveness to the store now (before a listing). */
+void booths_flush(struct booths *b);
 /** Count one use of a service at booth id today (taxi, watch …). */
 void booths_count(struct booths *b, const char *id, const char *service);
 /** Load the "booths" of a site (check only if b is NULL); errors read

@@ -3,6 +3,7 @@
  * in time, the family contacts are called in order and sent an SMS. */
 #ifndef LAOYOU_ELDER_H
 #define LAOYOU_ELDER_H
+#include <stddef.h>
 struct elder;
 struct conf;
 struct calls;
@@ -10,6 +11,8 @@ struct desk;
 struct store;
 struct booths;
 struct sms;
+struct json;
+struct store_elder;
 
 /** Claims the elder number on calls; escalates through sms. */
 int  elder_alloc(struct elder **ep, const struct conf *cf, struct calls *cs,
@@ -17,5 +20,15 @@ int  elder_alloc(struct elder **ep, const struct conf *cf, struct calls *cs,
 		 struct sms *sms);
 /** Apply the settings that may change while running (SIGHUP). */
 void elder_reconf(struct elder *e, const struct conf *cf);
+
+/** A profile object of a site file or an API body (for account) into pe;
+ * "file:line: what is wrong" into err (EINVAL). */
+int  elder_parse(const struct json *o, const char *file, const char *account,
+		 struct store_elder *pe, char *err, size_t errsz);
+/** Load the "elders" of a site: an object of account: profile (check only
+ * if e is NULL); profiles not listed are kept.  Errors read
+ * "file:line: what is wrong". */
+int  elder_site_load(struct elder *e, const struct json *root,
+		     const char *file, char *err, size_t errsz);
 
 #endif

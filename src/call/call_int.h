@@ -95,6 +95,10 @@ uint32_t call_count(struct calls *cs, const char *user);
 int  leg_body_sdp(const struct sip_msg *msg, struct msdp *s);
 int  leg_sdp_for(struct call *c, enum mside side, const struct msdp *tmpl,
 		 enum mdir dir, struct mbuf **mbp);
+/** Point the relay's video towards side at s's video stream if taken (we
+ * accepted it), else send that side none. */
+void leg_video_remote(struct call *c, enum mside side, const struct msdp *s,
+		      bool taken);
 int  leg_accept_caller(struct call *c, uint16_t code, const char *reason,
 		       struct mbuf *desc);
 void leg_reply_caller(struct call *c, uint16_t code, const char *reason);

@@ -2,6 +2,11 @@
  * The two kinds of leg: the caller's (A, a libre session we accept) and
  * the callee's (B, sessions we connect, one per forked contact).  Each
  * leg's SDP is ours: the relay's address with the peer's codecs.
+ *
+ * A video stream rides along: offered to the callee as the caller offered
+ * it, answered to the caller with the formats both ends share (by name),
+ * rejected in place (port 0) towards a side when the other does not take
+ * it.  Its packets go through the relay's second pair of ports.
  */
 #include <string.h>
 #include <re.h>
@@ -32,8 +37,72 @@ int leg_sdp_for(struct call *c, enum mside side, const struct msdp *tmpl,
 
 	mrelay_laddr(c->mr, side, &s.addr);
 	s.dir = dir;
+	/* The video's direction is the template's own.  Its ports come
+	 * from the same pool (one IP, the session's c= line); without
+	 * them the stream is rejected in place. */
+	if (msdp_has_video(&s) && !mrelay_video_alloc(c->mr))
+		mrelay_video_laddr(c->mr, side, &s.video.addr);
+	else
+		sa_set_port(&s.video.addr, 0);
 	return msdp_encode(mbp, &s, c->sess_id,
 			   side == MSIDE_A ? ++c->ver_a : ++c->ver_b);
+}
+
+/* Payload numbers of the formats both ends share, where they differ. */
+static void video_maps(struct call *c)
+{
+	uint8_t in[8], out[8];
+	size_t n;
+
+	if (!c->b || !msdp_has_video(&c->offer_a) ||
+	    !msdp_has_video(&c->sdp_b)) {
+		mrelay_video_ptmap(c->mr, MSIDE_A, NULL, NULL, 0);
+		mrelay_video_ptmap(c->mr, MSIDE_B, NULL, NULL, 0);
+		return;
+	}
+	n = msdp_video_ptmap(&c->offer_a.video, &c->sdp_b.video, in, out, 8);
+	mrelay_video_ptmap(c->mr, MSIDE_A, in, out, n);
+	n = msdp_video_ptmap(&c->sdp_b.video, &c->offer_a.video, in, out, 8);
+	mrelay_video_ptmap(c->mr, MSIDE_B, in, out, n);
+}
+
+void leg_video_remote(struct call *c, enum mside side, const struct msdp *s,
+		      bool taken)
+{
+	struct sa none;
+
+	if (!c->mr || !mrelay_has_video(c->mr))
+		return;
+	if (taken && msdp_has_video(s)) {
+		mrelay_video_set_remote(c->mr, side, &s->video.addr,
+					s->video.dir);
+	}
+	else {
+		sa_init(&none, AF_UNSPEC);
+		mrelay_video_set_remote(c->mr, side, &none, MDIR_INACTIVE);
+	}
+	video_maps(c);
+}
+
+/* The record's codec: the audio's, and the video's when there is one. */
+static void codec_note(struct call *c, const char *audio,
+		       const struct msdp_video *v)
+{
+	if (v && v->ncodecs)
+		re_snprintf(c->rec.codec, sizeof(c->rec.codec), "%s+%s", audio,
+			    v->codecs[0].name);
+	else
+		str_ncpy(c->rec.codec, audio, sizeof(c->rec.codec));
+}
+
+/* The video formats of `to`'s SDP that the other side's SDP takes too. */
+static void video_answer(struct msdp *out, const struct msdp *to,
+			 const struct msdp *other)
+{
+	if (msdp_has_video(to) && msdp_has_video(other))
+		msdp_video_pick(&out->video, &to->video, &other->video);
+	else
+		out->video.ncodecs = 0;
 }
 
 /* Our SDP towards the caller, from what the callee chose. */
@@ -45,7 +114,10 @@ static int answer_for_a(struct call *c, const struct msdp *ans_b,
 	msdp_intersect(&s, &c->offer_a, ans_b);
 	if (!s.ncodecs)
 		return EPROTO;
-	str_ncpy(c->rec.codec, s.codecs[0].name, sizeof(c->rec.codec));
+	video_answer(&s, &c->offer_a, ans_b);
+	s.video.dir = ans_b->video.dir;
+	codec_note(c, s.codecs[0].name, &s.video);
+	leg_video_remote(c, MSIDE_A, &c->offer_a, msdp_has_video(&s));
 	return leg_sdp_for(c, MSIDE_A, &s, ans_b->dir, mbp);
 }
 
@@ -66,18 +138,30 @@ static int answer_reinvite(struct call *c, enum mside side,
 	if (side == MSIDE_A) {
 		ans = *s;
 		msdp_intersect(&ans, s, c->b ? &c->sdp_b : &c->offer_a);
+		if (c->b)
+			video_answer(&ans, s, &c->sdp_b);
+		else if (ans.video.ncodecs > 1)
+			ans.video.ncodecs = 1;  /* laoyou's own: as at first */
 	}
 	else {
 		ans = c->offer_a;
 		msdp_intersect(&ans, &c->offer_a, s);
+		video_answer(&ans, s, &c->offer_a);
+		/* The answer mirrors the offer's m-lines, not the caller's. */
+		ans.audio_idx = s->audio_idx;
+		ans.video_idx = s->video_idx;
+		ans.nmlines = s->nmlines;
+		memcpy(ans.mline, s->mline, sizeof(ans.mline));
 	}
 	if (!ans.ncodecs)
 		return EPROTO;
+	ans.video.dir = msdp_dir_reverse(s->video.dir);
 	if (side == MSIDE_A)
 		c->offer_a = *s;
 	else
 		c->sdp_b = *s;
 	mrelay_set_remote(c->mr, side, &s->addr, s->dir);
+	leg_video_remote(c, side, s, msdp_has_video(&ans));
 	err = leg_sdp_for(c, side, &ans, msdp_dir_reverse(s->dir), descp);
 	if (!err)
 		log_msg(LOG_INFO, c->callid, "call: %s re-INVITE (%s)",
@@ -111,8 +195,10 @@ static int a_answer_handler(const struct sip_msg *msg, void *arg)
 	struct msdp s;
 
 	/* The caller's answer to a re-INVITE we sent it. */
-	if (!leg_body_sdp(msg, &s) && s.audio_idx >= 0)
+	if (!leg_body_sdp(msg, &s) && s.audio_idx >= 0) {
 		mrelay_set_remote(c->mr, MSIDE_A, &s.addr, s.dir);
+		leg_video_remote(c, MSIDE_A, &s, true);
+	}
 	return 0;
 }
 
@@ -344,6 +430,7 @@ static int b_answer_handler(const struct sip_msg *msg, void *arg)
 		/* The answer to our re-INVITE after the call was set up. */
 		c->sdp_b = s;
 		mrelay_set_remote(c->mr, MSIDE_B, &s.addr, s.dir);
+		leg_video_remote(c, MSIDE_B, &s, true);
 	}
 	return 0;
 }
@@ -364,6 +451,7 @@ static void b_progress_handler(const struct sip_msg *msg, void *arg)
 	if (!leg_body_sdp(msg, &s) && s.audio_idx >= 0 && s.ncodecs &&
 	    !answer_for_a(c, &s, &desc)) {
 		mrelay_set_remote(c->mr, MSIDE_B, &s.addr, s.dir);
+		leg_video_remote(c, MSIDE_B, &s, true);
 		code = 183;
 	}
 
@@ -405,18 +493,26 @@ static void b_estab_handler(const struct sip_msg *msg, void *arg)
 	tmr_cancel(&c->tmr_ring);
 	c->sdp_b = l->answer;
 	mrelay_set_remote(c->mr, MSIDE_B, &l->answer.addr, l->answer.dir);
+	leg_video_remote(c, MSIDE_B, &l->answer, true);
 	if (sa_isset(&l->src, SA_ADDR))
 		mrelay_set_peer_ip(c->mr, MSIDE_B, &l->src);
 	if (l->user[0])
 		str_ncpy(c->rec.callee, l->user, sizeof(c->rec.callee));
 
 	if (c->local) {
+		struct msdp v = c->offer_a;
+
 		/* A transfer from an application: the caller was answered
-		 * long ago; now its media goes to the callee. */
+		 * long ago; now its media goes to the callee.  The caller's
+		 * video, answered by laoyou and held back until now, flows
+		 * if the callee took it (else it stays unrelayed: a
+		 * re-INVITE to withdraw it would gain nothing). */
+		video_answer(&v, &c->offer_a, &l->answer);
+		codec_note(c, c->offer_a.codecs[0].name, &v.video);
 		mrelay_bridge(c->mr, true);
 		call_bridged(c);
-		log_msg(LOG_INFO, c->callid, "call: transferred to %s",
-			c->rec.callee);
+		log_msg(LOG_INFO, c->callid, "call: transferred to %s (%s)",
+			c->rec.callee, c->rec.codec);
 		if (c->app.transferh)
 			c->app.transferh(c, 200, c->app_arg);
 		return;

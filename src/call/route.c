@@ -172,10 +172,13 @@ int call_transfer(struct call *c, const char *number, uint32_t ring_s)
 	    !list_isempty(&c->forks))
 		return EINVAL;
 
-	/* Offer the callee exactly the codec the caller is using, so the
-	 * relay can pass packets through unchanged. */
+	/* Offer the callee exactly the codecs the caller is using (audio,
+	 * and the video format laoyou answered), so the relay can pass
+	 * packets through unchanged. */
 	offer = c->offer_a;
 	offer.ncodecs = 1;
+	if (offer.video.ncodecs > 1)
+		offer.video.ncodecs = 1;
 	str_ncpy(c->rec.codec, offer.codecs[0].name, sizeof(c->rec.codec));
 	if (!fork_number(c, number, NULL, &offer, 0, &code)) {
 		log_msg(LOG_INFO, c->callid, "call: transfer to %s: %u",
@@ -198,6 +201,8 @@ int call_transfer_add(struct call *c, const char *number)
 		return EINVAL;
 	offer = c->offer_a;
 	offer.ncodecs = 1;
+	if (offer.video.ncodecs > 1)
+		offer.video.ncodecs = 1;
 	if (!fork_number(c, number, NULL, &offer, 0, &code)) {
 		log_msg(LOG_INFO, c->callid, "call: transfer to %s too: %u",
 			number, code);
@@ -216,7 +221,11 @@ static void local_dtmf(enum mside s, char key, void *arg)
 }
 
 /* Answer an application's call here: our SDP with the caller's first
- * codec, media kept local until a transfer bridges it. */
+ * codec, media kept local until a transfer bridges it.  A video stream is
+ * answered too, with the caller's first format, and held back by the relay
+ * until then: refusing it now would need a re-INVITE to bring it back
+ * when an agent with video answers, and phones (baresip 1.0.0 among them)
+ * do not reliably start a stream they were once refused. */
 static int answer_local(struct call *c)
 {
 	struct msdp ans = c->offer_a;
@@ -224,6 +233,9 @@ static int answer_local(struct call *c)
 	int err;
 
 	ans.ncodecs = 1;
+	if (ans.video.ncodecs > 1)
+		ans.video.ncodecs = 1;
+	ans.video.dir = msdp_dir_reverse(c->offer_a.video.dir);
 	mrelay_set_codec(c->mr, MSIDE_A, ans.codecs[0].pt, ans.te_pt);
 	mrelay_bridge(c->mr, false);
 	mrelay_set_dtmf_handler(c->mr, local_dtmf, c);
@@ -381,8 +393,18 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		call_end(c, "failed", 503, "No Media Ports", "system");
 		return;
 	}
+	mrelay_set_label(c->mr, c->callid);
 	mrelay_set_remote(c->mr, MSIDE_A, &offer.addr, offer.dir);
 	mrelay_set_peer_ip(c->mr, MSIDE_A, &msg->src);
+	if (msdp_has_video(&offer)) {
+		/* Without ports for it, the video is refused in place and
+		 * the call goes on with audio. */
+		err = mrelay_video_alloc(c->mr);
+		if (err)
+			log_msg(LOG_WARN, c->callid, "call: no RTP ports for "
+				"video: %m", err);
+		leg_video_remote(c, MSIDE_A, &offer, !err);
+	}
 	event_publish(EVENT_CALL_STARTED, c);
 
 	if (for_app) {
@@ -506,6 +528,7 @@ int calls_originate(struct calls *cs, const char *number, const char *as_user,
 	tmpl.te_pt = 101;
 	tmpl.dir = MDIR_SENDRECV;
 	tmpl.audio_idx = 0;
+	tmpl.video_idx = -1;
 	tmpl.nmlines = 1;
 	str_ncpy(tmpl.mline[0], "audio RTP/AVP 0", sizeof(tmpl.mline[0]));
 
@@ -516,6 +539,7 @@ int calls_originate(struct calls *cs, const char *number, const char *as_user,
 	call_set_handlers(c, h, arg);
 	err = mrelay_alloc(&c->mr, cs->pp);
 	if (!err) {
+		mrelay_set_label(c->mr, c->callid);
 		mrelay_bridge(c->mr, false);
 		mrelay_set_dtmf_handler(c->mr, local_dtmf, c);
 		if (sa_isset(&fc.src, SA_ADDR))

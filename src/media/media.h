@@ -20,8 +20,32 @@ struct msdp_codec {
 	char name[16];           /* PCMU, PCMA */
 };
 
-/* What the B2BUA keeps of one SDP: the audio stream, and the other m-lines
- * only so that an answer can reject them in place. */
+enum { MSDP_MAX_FB = 8 };
+
+/* A video format, passed through as the peer described it. */
+struct msdp_vcodec {
+	uint8_t pt;
+	char name[16];           /* VP8, H264 … as in a=rtpmap */
+	uint32_t rate;           /* clock rate */
+	char fmtp[160];          /* its a=fmtp parameters, "" = none */
+};
+
+/* The video stream (the first m=video over RTP/AVP or RTP/AVPF): laoyou
+ * relays its packets unchanged, so it keeps what the ends need to agree
+ * on — formats, their parameters and the RTCP feedback they use. */
+struct msdp_video {
+	struct sa addr;          /* connection address + port */
+	enum mdir dir;
+	bool avpf;               /* RTP/AVPF rather than RTP/AVP */
+	struct msdp_vcodec codecs[MSDP_MAX_CODECS];
+	uint8_t ncodecs;         /* 0: not (or no longer) taken */
+	char fb[MSDP_MAX_FB][48]; /* a=rtcp-fb values, "96 nack pli" */
+	uint8_t nfb;
+	char framerate[12];      /* a=framerate, "" = none */
+};
+
+/* What the B2BUA keeps of one SDP: the audio stream, the video stream,
+ * and the other m-lines only so that an answer can reject them in place. */
 struct msdp {
 	struct sa addr;          /* audio: connection address + port */
 	enum mdir dir;
@@ -30,18 +54,36 @@ struct msdp {
 	int te_pt;               /* telephone-event payload type, -1 = none */
 	uint32_t ptime;
 	int audio_idx;           /* index of the audio m-line, -1 = none */
+	int video_idx;           /* index of the video m-line, -1 = none */
+	struct msdp_video video;
 	uint8_t nmlines;
 	char mline[MSDP_MAX_MLINES][48]; /* "media proto fmt" of each m-line */
 };
 
-/** Parse an SDP body; keeps PCMU/PCMA (by number or rtpmap) and telephone-event. */
+/** Parse an SDP body; keeps PCMU/PCMA (by number or rtpmap),
+ * telephone-event and the first video stream's formats. */
 int  msdp_parse(struct msdp *s, const struct pl *body);
-/** Encode s with our address and port (port 0 in addr rejects audio). */
+/** Encode s with our address and port (port 0 in addr rejects audio; no
+ * video codecs or port 0 in video.addr rejects video). */
 int  msdp_encode(struct mbuf **mbp, const struct msdp *s, uint64_t sess_id,
 		 uint32_t version);
 /** Codecs of answer that offer also carries, in answer's order, into out. */
 void msdp_intersect(struct msdp *out, const struct msdp *offer,
 		    const struct msdp *answer);
+/** Does s carry a video stream with at least one format? */
+bool msdp_has_video(const struct msdp *s);
+/** The video formats to write towards one side: those of to (with to's
+ * payload numbers) that other has too, matched by encoding name and clock
+ * rate, with other's parameters and feedback (other is who receives what
+ * to sends).  out->ncodecs is 0 when they share none. */
+void msdp_video_pick(struct msdp_video *out, const struct msdp_video *to,
+		     const struct msdp_video *other);
+/** Payload numbers that differ between two ends for the same format:
+ * a packet from `from` with in[i] must reach `to` as out[i].  Returns how
+ * many pairs (at most max). */
+size_t msdp_video_ptmap(const struct msdp_video *from,
+			const struct msdp_video *to, uint8_t *in, uint8_t *out,
+			size_t max);
 /** The direction an answerer takes for an offered direction. */
 enum mdir msdp_dir_reverse(enum mdir d);
 /** Name of a direction as an SDP attribute. */
@@ -68,6 +110,9 @@ struct mrelay_stats {
 	uint64_t pkts[2], bytes[2];  /* received from side A / side B */
 	uint64_t lost[2];            /* sequence gaps seen from each side */
 	uint64_t dropped[2];         /* from a stranger, not the latched peer */
+	/* The video stream, the same way, and what went on to the other
+	 * side (a caller's video waits unrelayed until an agent takes it). */
+	uint64_t vpkts[2], vbytes[2], vlost[2], vdropped[2], vrelayed[2];
 };
 
 /** Bind two endpoints (four sockets) from the pool. */
@@ -83,6 +128,27 @@ void mrelay_set_remote(struct mrelay *mr, enum mside s, const struct sa *rtp,
 void mrelay_set_peer_ip(struct mrelay *mr, enum mside s, const struct sa *sig);
 /** Counters so far. */
 void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st);
+/** Name the relay in its log lines (the call's Call-ID). */
+void mrelay_set_label(struct mrelay *mr, const char *label);
+
+/* The video stream: a second pair of endpoints from the same pool,
+ * relayed like audio (latching, stranger rules, direction, bridging) but
+ * never played to, mixed or recorded. */
+
+/** Bind the video endpoints (once; again is a no-op). */
+int  mrelay_video_alloc(struct mrelay *mr);
+/** Does the relay have video endpoints? */
+bool mrelay_has_video(const struct mrelay *mr);
+/** Our video address facing side s (port 0 without video endpoints). */
+void mrelay_video_laddr(const struct mrelay *mr, enum mside s, struct sa *sa);
+/** Where side s's peer wants video and in which direction (an unset
+ * address: side s takes no video). */
+void mrelay_video_set_remote(struct mrelay *mr, enum mside s,
+			     const struct sa *rtp, enum mdir dir);
+/** Rewrite the payload type of video from side s: in[i] leaves as out[i]
+ * (the two ends numbered one format differently); n = 0 clears. */
+void mrelay_video_ptmap(struct mrelay *mr, enum mside s, const uint8_t *in,
+			const uint8_t *out, size_t n);
 /** Monotonic ms of the last packet from either side (0 = none yet). */
 uint64_t mrelay_last_rx(const struct mrelay *mr);
 

@@ -74,6 +74,10 @@ struct rtpep {
 	bool te_seen;
 	struct dtmfdet *inband;    /* for peers without telephone-event */
 	struct player play;
+	bool video;                /* an endpoint of the video stream */
+	uint64_t relayed;          /* packets sent on to the other side */
+	uint8_t map_in[8], map_out[8]; /* payload types renumbered on */
+	uint8_t nmap;
 };
 
 struct mixer;
@@ -81,6 +85,9 @@ struct mixer;
 struct mrelay {
 	struct portpool *pp;
 	struct rtpep ep[2];
+	struct rtpep vep[2];       /* video, if has_video */
+	bool has_video;
+	char label[128];           /* for log lines: the Call-ID */
 	uint64_t last_rx;
 	bool bridged;
 	mrelay_dtmf_h *dtmfh;

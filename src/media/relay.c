@@ -5,13 +5,33 @@
  * DTMF.  A packet goes to the other side only if that side's peer asked to
  * receive (sendrecv or recvonly in its SDP): libre negotiates direction but
  * never enforces it.
+ *
+ * A video stream, when a call has one, is a second pair of endpoints with
+ * the same rules; its packets are only ever relayed (no prompts, keys,
+ * mixing or recording), renumbering the payload type where the two ends
+ * gave one format different numbers.
  */
 #include <string.h>
 #include <re.h>
 #include "core/clock.h"
+#include "core/log.h"
 #include "media/media.h"
 #include "media/media_int.h"
 #include "media/dtmfdet.h"
+
+static void ep_release(struct mrelay *mr, struct rtpep *ep)
+{
+	if (ep->port)
+		portpool_release(mr->pp, ep->port, ep->rtp, ep->rtcp);
+	else {
+		mem_deref(ep->rtp);
+		mem_deref(ep->rtcp);
+	}
+	ep->port = 0;
+	ep->rtp = ep->rtcp = NULL;
+}
+
+static uint64_t seq_lost(const struct seqstat *s);
 
 static void destructor(void *arg)
 {
@@ -19,16 +39,21 @@ static void destructor(void *arg)
 
 	mrelay_unsupervise(mr);
 	mem_deref(mr->rec);
+	if (mr->has_video)
+		log_msg(LOG_INFO, mr->label[0] ? mr->label : NULL,
+			"media: video A→B %llu pkts (%llu relayed, %llu lost), "
+			"B→A %llu pkts (%llu relayed, %llu lost)",
+			(unsigned long long)mr->vep[0].pkts,
+			(unsigned long long)mr->vep[0].relayed,
+			(unsigned long long)seq_lost(&mr->vep[0].seq),
+			(unsigned long long)mr->vep[1].pkts,
+			(unsigned long long)mr->vep[1].relayed,
+			(unsigned long long)seq_lost(&mr->vep[1].seq));
 	for (int i = 0; i < 2; i++) {
 		player_stop(&mr->ep[i]);
 		mem_deref(mr->ep[i].inband);
-		if (mr->ep[i].port)
-			portpool_release(mr->pp, mr->ep[i].port,
-					 mr->ep[i].rtp, mr->ep[i].rtcp);
-		else {
-			mem_deref(mr->ep[i].rtp);
-			mem_deref(mr->ep[i].rtcp);
-		}
+		ep_release(mr, &mr->ep[i]);
+		ep_release(mr, &mr->vep[i]);
 	}
 	mem_deref(mr->pp);
 }
@@ -86,6 +111,9 @@ static bool wants_media(const struct rtpep *ep)
 static bool admit(const struct rtpep *ep, struct sa *latched,
 		  bool *is_latched, const struct sa *src)
 {
+	/* Video from a side that has taken none is nobody's. */
+	if (ep->video && !ep->has_remote)
+		return false;
 	if (!*is_latched) {
 		/* The first packet decides who the peer is: it must come
 		 * from an address the peer told us about. */
@@ -166,11 +194,37 @@ static void ep_local(struct rtpep *ep, const uint8_t *p, size_t n)
 	}
 }
 
+/* Send a relayed packet to ep's peer: its latched source, else its SDP. */
+static bool forward(struct rtpep *to, struct mbuf *mb)
+{
+	if (to->is_latched)
+		return !udp_send(to->rtp, &to->latched, mb);
+	if (to->has_remote)
+		return !udp_send(to->rtp, &to->remote, mb);
+	return false;
+}
+
+static void video_relay(struct rtpep *ep, struct rtpep *to, struct mbuf *mb)
+{
+	uint8_t *p = mbuf_buf(mb);
+
+	if (!ep->mr->bridged || !wants_media(to))
+		return;
+	for (uint8_t i = 0; i < ep->nmap; i++) {
+		if ((p[1] & 0x7f) == ep->map_in[i]) {
+			p[1] = (uint8_t)((p[1] & 0x80) | ep->map_out[i]);
+			break;
+		}
+	}
+	if (forward(to, mb))
+		ep->relayed++;
+}
+
 static void rtp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct rtpep *ep = arg;
 	struct mrelay *mr = ep->mr;
-	struct rtpep *to = &mr->ep[!ep->side];
+	struct rtpep *to = ep->video ? &mr->vep[!ep->side] : &mr->ep[!ep->side];
 	size_t n = mbuf_get_left(mb);
 	const uint8_t *p = mbuf_buf(mb);
 
@@ -185,6 +239,10 @@ static void rtp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 	mr->last_rx = clock_mono_ms();
 	seq_update(&ep->seq, p, n);
 
+	if (ep->video) {
+		video_relay(ep, to, mb);
+		return;
+	}
 	if (mr->dtmfh || mr->rec || mr->mix || mr->mix_sup) {
 		/* A key may end the call and free the relay under us. */
 		bool gone;
@@ -201,16 +259,15 @@ static void rtp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 	if (!mr->bridged || !wants_media(to) || mrelay_playing(mr, to->side) ||
 	    (mr->mix && !mixer_raw_ok(mr->mix, ep->side)))
 		return;
-	if (to->is_latched)
-		(void)udp_send(to->rtp, &to->latched, mb);
-	else if (to->has_remote)
-		(void)udp_send(to->rtp, &to->remote, mb);
+	if (forward(to, mb))
+		ep->relayed++;
 }
 
 static void rtcp_handler(const struct sa *src, struct mbuf *mb, void *arg)
 {
 	struct rtpep *ep = arg;
-	struct rtpep *to = &ep->mr->ep[!ep->side];
+	struct rtpep *to = ep->video ? &ep->mr->vep[!ep->side] :
+		&ep->mr->ep[!ep->side];
 
 	if (!admit(ep, &ep->latched_rtcp, &ep->is_latched_rtcp, src)) {
 		ep->dropped++;
@@ -242,14 +299,18 @@ int mrelay_alloc(struct mrelay **mrp, struct portpool *pp)
 	mr->pp = mem_ref(pp);
 	mr->bridged = true;
 
-	for (int i = 0; i < 2; i++) {
-		struct rtpep *ep = &mr->ep[i];
+	for (int i = 0; i < 4; i++) {
+		struct rtpep *ep = i < 2 ? &mr->ep[i] : &mr->vep[i - 2];
 		ep->mr = mr;
-		ep->side = (enum mside)i;
+		ep->side = (enum mside)(i % 2);
+		ep->video = i >= 2;
 		ep->dir = MDIR_SENDRECV;
 		ep->pt = -1;
 		ep->last_pt = -1;
 		ep->te_pt = -1;
+	}
+	for (int i = 0; i < 2; i++) {
+		struct rtpep *ep = &mr->ep[i];
 		err = portpool_bind(pp, &ep->port, &ep->rtp, &ep->rtcp,
 				    rtp_handler, rtcp_handler, ep);
 		if (err)
@@ -269,11 +330,9 @@ void mrelay_laddr(const struct mrelay *mr, enum mside s, struct sa *sa)
 	sa_set_port(sa, mr->ep[s].port);
 }
 
-void mrelay_set_remote(struct mrelay *mr, enum mside s, const struct sa *rtp,
-		       enum mdir dir)
+static void ep_set_remote(struct rtpep *ep, const struct sa *rtp,
+			  enum mdir dir)
 {
-	struct rtpep *ep = &mr->ep[s];
-
 	/* A new address (re-INVITE) means the peer moved: latch again. */
 	if (!ep->has_remote || !sa_cmp(&ep->remote, rtp, SA_ALL)) {
 		ep->is_latched = false;
@@ -284,10 +343,83 @@ void mrelay_set_remote(struct mrelay *mr, enum mside s, const struct sa *rtp,
 	ep->dir = dir;
 }
 
+void mrelay_set_remote(struct mrelay *mr, enum mside s, const struct sa *rtp,
+		       enum mdir dir)
+{
+	ep_set_remote(&mr->ep[s], rtp, dir);
+}
+
 void mrelay_set_peer_ip(struct mrelay *mr, enum mside s, const struct sa *sig)
 {
-	mr->ep[s].sig = *sig;
-	mr->ep[s].has_sig = sa_isset(sig, SA_ADDR);
+	/* One peer, one signalling address: it vouches for both streams. */
+	mr->ep[s].sig = mr->vep[s].sig = *sig;
+	mr->ep[s].has_sig = mr->vep[s].has_sig = sa_isset(sig, SA_ADDR);
+}
+
+void mrelay_set_label(struct mrelay *mr, const char *label)
+{
+	str_ncpy(mr->label, label ? label : "", sizeof(mr->label));
+}
+
+int mrelay_video_alloc(struct mrelay *mr)
+{
+	int err = 0;
+
+	if (!mr)
+		return EINVAL;
+	if (mr->has_video)
+		return 0;
+	for (int i = 0; i < 2 && !err; i++) {
+		struct rtpep *ep = &mr->vep[i];
+		err = portpool_bind(mr->pp, &ep->port, &ep->rtp, &ep->rtcp,
+				    rtp_handler, rtcp_handler, ep);
+	}
+	if (err) {
+		ep_release(mr, &mr->vep[0]);
+		ep_release(mr, &mr->vep[1]);
+		return err;
+	}
+	mr->has_video = true;
+	return 0;
+}
+
+bool mrelay_has_video(const struct mrelay *mr)
+{
+	return mr && mr->has_video;
+}
+
+void mrelay_video_laddr(const struct mrelay *mr, enum mside s, struct sa *sa)
+{
+	*sa = *portpool_ip(mr->pp);
+	sa_set_port(sa, mr->has_video ? mr->vep[s].port : 0);
+}
+
+void mrelay_video_set_remote(struct mrelay *mr, enum mside s,
+			     const struct sa *rtp, enum mdir dir)
+{
+	struct sa none;
+
+	/* A side that takes no video is sent none and heard from not. */
+	if (!rtp || !sa_isset(rtp, SA_ALL)) {
+		sa_init(&none, AF_UNSPEC);
+		rtp = &none;
+		dir = MDIR_INACTIVE;
+	}
+	ep_set_remote(&mr->vep[s], rtp, dir);
+}
+
+void mrelay_video_ptmap(struct mrelay *mr, enum mside s, const uint8_t *in,
+			const uint8_t *out, size_t n)
+{
+	struct rtpep *ep = &mr->vep[s];
+
+	if (n > sizeof(ep->map_in))
+		n = sizeof(ep->map_in);
+	for (size_t i = 0; i < n; i++) {
+		ep->map_in[i] = in[i] & 0x7f;
+		ep->map_out[i] = out[i] & 0x7f;
+	}
+	ep->nmap = (uint8_t)n;
 }
 
 void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st)
@@ -298,6 +430,11 @@ void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st)
 		st->bytes[i] = mr->ep[i].bytes;
 		st->lost[i] = seq_lost(&mr->ep[i].seq);
 		st->dropped[i] = mr->ep[i].dropped;
+		st->vpkts[i] = mr->vep[i].pkts;
+		st->vbytes[i] = mr->vep[i].bytes;
+		st->vlost[i] = seq_lost(&mr->vep[i].seq);
+		st->vdropped[i] = mr->vep[i].dropped;
+		st->vrelayed[i] = mr->vep[i].relayed;
 	}
 }
 

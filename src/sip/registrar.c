@@ -12,8 +12,15 @@
 
 enum { MAX_BINDINGS = 16, HT_SIZE = 4096 };
 
+/* libre closes a SIP connection that has carried nothing for 900 s
+ * (TCP_IDLE_TIMEOUT in its sip/transp.c) and offers no way to keep one
+ * open.  A phone registered over TCP is asked to refresh sooner, so its
+ * connection carries a REGISTER in time and stays up for our calls. */
+enum { TCP_EXPIRES_MAX = 840 };
+
 struct binding {
 	struct le le;              /* in the user's list */
+	struct le he_tcp;          /* in tcp_src, when over TCP */
 	struct regaor *aor;
 	char *contact;             /* the URI, as sent */
 	struct sa src;
@@ -34,6 +41,7 @@ struct regaor {
 struct registrar {
 	struct sipd *sd;
 	struct hash *aors;
+	struct hash *tcp_src;      /* TCP bindings by their source */
 	uint32_t count;
 };
 
@@ -43,6 +51,7 @@ static void binding_destructor(void *arg)
 
 	tmr_cancel(&b->tmr);
 	list_unlink(&b->le);
+	hash_unlink(&b->he_tcp);
 	if (b->aor)
 		b->aor->reg->count--;
 	mem_deref(b->contact);
@@ -63,6 +72,7 @@ static void reg_destructor(void *arg)
 
 	hash_flush(r->aors);
 	mem_deref(r->aors);
+	mem_deref(r->tcp_src);
 }
 
 static bool aor_cmp(struct le *le, void *arg)
@@ -143,6 +153,10 @@ static int binding_set(struct regaor *aor, const char *contact,
 	}
 	b->src = *src;
 	b->tp = tp;
+	hash_unlink(&b->he_tcp);
+	if (tp == SIP_TRANSP_TCP || tp == SIP_TRANSP_TLS)
+		hash_append(aor->reg->tcp_src, sa_hash(src, SA_ALL),
+			    &b->he_tcp, b);
 	b->expires_at = expires_at;
 	b->cseq = cseq;
 	b->callid = mem_deref(b->callid);
@@ -174,6 +188,9 @@ static uint32_t contact_expires(struct reg_ctx *c, const struct sip_addr *a)
 		e = pl_u32(&ev);
 	if (e > cf->reg_max_expires)
 		e = cf->reg_max_expires;
+	if ((c->msg->tp == SIP_TRANSP_TCP || c->msg->tp == SIP_TRANSP_TLS) &&
+	    e > TCP_EXPIRES_MAX && TCP_EXPIRES_MAX >= cf->reg_min_expires)
+		e = TCP_EXPIRES_MAX;
 	return e;
 }
 
@@ -373,6 +390,19 @@ uint32_t registrar_count(const struct registrar *r)
 	return r->count;
 }
 
+static bool src_cmp(struct le *le, void *arg)
+{
+	const struct binding *b = le->data;
+
+	return sa_cmp(&b->src, arg, SA_ALL);
+}
+
+bool registrar_tcp_bound(const struct registrar *r, const struct sa *src)
+{
+	return r && hash_lookup(r->tcp_src, sa_hash(src, SA_ALL), src_cmp,
+				(void *)src) != NULL;
+}
+
 static int restore_handler(const struct store_binding *sb, void *arg)
 {
 	struct registrar *r = arg;
@@ -401,6 +431,8 @@ int registrar_alloc(struct registrar **rp, struct sipd *sd)
 		return ENOMEM;
 	r->sd = sd;
 	err = hash_alloc(&r->aors, HT_SIZE);
+	if (!err)
+		err = hash_alloc(&r->tcp_src, HT_SIZE);
 	if (!err)
 		err = store_binding_load(sd->st, clock_wall_s(),
 					 restore_handler, r);

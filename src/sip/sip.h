@@ -30,5 +30,8 @@ uint32_t sipd_contacts(struct sipd *s, const char *user, sipd_contact_h *h,
 uint32_t sipd_registrations(const struct sipd *s);
 /** Addresses banned now. */
 uint32_t sipd_bans(const struct sipd *s);
+/** SIP TCP connections accepted and open now; refused for the per-address
+ * cap so far. */
+void sipd_tcp_stats(const struct sipd *s, uint32_t *conns, uint64_t *refused);
 
 #endif

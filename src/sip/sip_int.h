@@ -5,6 +5,7 @@
 
 struct auth;
 struct registrar;
+struct tcpguard;
 
 struct sipd {
 	struct sip *sip;
@@ -13,6 +14,7 @@ struct sipd {
 	struct auth *auth;
 	struct registrar *reg;
 	struct limit *limit;
+	struct tcpguard *tcp;      /* caps and idle timeout of SIP over TCP */
 	struct conf cf;
 	bool udp_tuned;            /* the SIP UDP socket's buffers are raised */
 	struct udp_helper *uh;     /* on that socket: see udp_recv_helper */
@@ -32,6 +34,20 @@ void limit_reconf(struct limit *l, const struct conf *cf);
 bool limit_allow(struct limit *l, const struct sa *src, enum limit_class c);
 /** Requests refused so far. */
 uint64_t limit_refused(const struct limit *l);
+
+/* tcpguard.c */
+/** Guard the SIP TCP listener at laddr (cf's tcp_* settings). */
+int  tcpguard_alloc(struct tcpguard **gp, struct sipd *sd,
+		    const struct sa *laddr);
+/** Take new settings. */
+void tcpguard_reconf(struct tcpguard *g, const struct conf *cf);
+/** A request came over TCP: true if it must be dropped (its connection
+ * is over the cap or being closed). */
+bool tcpguard_msg(struct tcpguard *g, const struct sip_msg *msg);
+/** Connections tracked now. */
+uint32_t tcpguard_count(const struct tcpguard *g);
+/** Connections refused for the cap so far. */
+uint64_t tcpguard_refused(const struct tcpguard *g);
 
 /* check.c */
 /** Sanity checks on a request: 0, or a status to answer (0xffff: drop). */
@@ -53,5 +69,7 @@ void registrar_handle(struct registrar *r, const struct sip_msg *msg);
 uint32_t registrar_contacts(struct registrar *r, const char *user,
 			    sipd_contact_h *h, void *arg);
 uint32_t registrar_count(const struct registrar *r);
+/** Does a live binding come from the TCP connection with peer src? */
+bool registrar_tcp_bound(const struct registrar *r, const struct sa *src);
 
 #endif

@@ -64,6 +64,10 @@ static bool request_handler(const struct sip_msg *msg, void *arg)
 	char hdrs[320];
 	uint16_t scode;
 
+	/* A connection over its address's cap, or being closed. */
+	if (tcpguard_msg(sd->tcp, msg))
+		return true;
+
 	/* libre does not hand out its transport socket; the first request
 	 * over UDP (our own probe at start-up) carries it. */
 	if (!sd->udp_tuned && msg->tp == SIP_TRANSP_UDP && msg->sock) {
@@ -177,6 +181,7 @@ static void destructor(void *arg)
 	struct sipd *sd = arg;
 
 	tmr_cancel(&sd->tmr_probe);
+	mem_deref(sd->tcp);
 	mem_deref(sd->probe);
 	/* before the socket goes with the stack: it would free the helper */
 	mem_deref(sd->uh);
@@ -221,12 +226,20 @@ int sipd_alloc(struct sipd **sp, const struct conf *cf, struct store *st)
 		}
 	}
 	if (sa_isset(&cf->sip_tcp, SA_ADDR)) {
+		struct sa la;
+
 		err = sip_transp_add(sd->sip, SIP_TRANSP_TCP, &cf->sip_tcp);
 		if (err) {
 			log_error("sip: cannot listen on tcp %J: %m",
 				  &cf->sip_tcp, err);
 			goto out;
 		}
+		err = sip_transp_laddr(sd->sip, &la, SIP_TRANSP_TCP,
+				       &cf->sip_tcp);
+		if (!err)
+			err = tcpguard_alloc(&sd->tcp, sd, &la);
+		if (err)
+			goto out;
 	}
 
 	err = auth_alloc(&sd->auth, cf);
@@ -266,6 +279,7 @@ void sipd_reconf(struct sipd *s, const struct conf *cf)
 	str_ncpy(s->cf.db, db, sizeof(s->cf.db));
 	auth_reconf(s->auth, cf);
 	limit_reconf(s->limit, cf);
+	tcpguard_reconf(s->tcp, cf);
 }
 
 int sipd_authenticate(struct sipd *s, const struct sip_msg *msg,
@@ -300,4 +314,12 @@ uint32_t sipd_registrations(const struct sipd *s)
 uint32_t sipd_bans(const struct sipd *s)
 {
 	return auth_bans(s->auth);
+}
+
+void sipd_tcp_stats(const struct sipd *s, uint32_t *conns, uint64_t *refused)
+{
+	if (conns)
+		*conns = tcpguard_count(s->tcp);
+	if (refused)
+		*refused = tcpguard_refused(s->tcp);
 }

@@ -178,6 +178,14 @@ int store_booth_seen(struct store *st, const char *id, int64_t ts_ms,
 			 "iisss", ts_ms, (int64_t)online, lang, lang, id);
 }
 
+int store_booth_batch(struct store *st, bool commit)
+{
+	int rc = sqlite3_exec(store_db(st), commit ? "COMMIT" : "BEGIN", NULL,
+			      NULL, NULL);
+
+	return rc == SQLITE_OK ? 0 : store_sqlerr(st, rc, "booth batch");
+}
+
 int store_booth_fault(struct store *st, const char *id, const char *kind,
 		      const char *detail, int64_t ts_ms, bool clear)
 {
@@ -219,7 +227,7 @@ int store_charge(struct store *st, const char *id, uint32_t port,
 				"flag='no-stop' WHERE booth=? AND port=? AND "
 				"stop_ms=0", "isi", ts_ms, id, (int64_t)port);
 		err = store_run(st, "INSERT INTO charge_sessions(booth,port,"
-				"start_ms,flag) VALUES(?,?,?,?)", "sisi", id,
+				"start_ms,flag) VALUES(?,?,?,?)", "siis", id,
 				(int64_t)port, ts_ms, flag ? flag : "");
 	}
 	else if (!strcmp(event, "stop")) {
@@ -376,7 +384,7 @@ static void json_row(sqlite3_stmt *s, void *arg)
 			  "\"lat\":%.6f,\"lon\":%.6f,\"account\":\"%H\","
 			  "\"ports\":%u,\"lang\":\"%H\",\"online\":%s,"
 			  "\"last_seen_ms\":%lld,\"faults\":%s,\"today\":"
-			  "{\"usage\":%s,\"charging_wh\":%.1f,"
+			  "{\"usage\":%s,\"charging_wh\":%.3f,"
 			  "\"charging_sessions\":%lld,\"free_calls\":%lld}}",
 			  ja->n++ ? "," : "", store_json_esc, b.id,
 			  store_json_esc, b.name, store_json_esc, b.name_en,

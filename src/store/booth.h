@@ -34,6 +34,8 @@ int  store_booth_by_token(struct store *st, const char *hash, char *id,
 /** Write the liveness of a booth. */
 int  store_booth_seen(struct store *st, const char *id, int64_t ts_ms,
 		      bool online, const char *lang);
+/** Begin (or commit) a batch of liveness writes as one transaction. */
+int  store_booth_batch(struct store *st, bool commit);
 /** Record a fault a booth reports (clear: close its open faults of kind). */
 int  store_booth_fault(struct store *st, const char *id, const char *kind,
 		       const char *detail, int64_t ts_ms, bool clear);

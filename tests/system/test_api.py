@@ -26,7 +26,7 @@ from harness import (Laoyou, check, TestFailure, ROOT, register, uas, uac, free_
                      ivr_caller)
 
 DOC_FILE = os.path.join(ROOT, "web", "openapi.json")
-REST_C = os.path.join(ROOT, "src", "api", "rest.c")
+API_DIR = os.path.join(ROOT, "src", "api")
 
 # ------------------------------------------------------------ server bugs
 
@@ -205,13 +205,19 @@ def doc():
 
 
 def api_routes():
-    """The route table at the end of src/api/rest.c: (method, pattern,
-    role, scope)."""
-    with open(REST_C) as f:
-        src = f.read()
-    table = src[src.index("api_routes[] = {"):]
-    rows = re.findall(r'\{"([A-Z]+)",\s*"([^"]+)",\s*ROLE_(\w+),\s*(?:NULL|"(\w+)")', table)
-    check(len(rows) >= 20, f"route table not parsed: {rows}")
+    """Every route table in src/api/*.c (api_routes in rest.c, and one per
+    booth-era part): (method, pattern, role, scope)."""
+    rows = []
+    for name in sorted(os.listdir(API_DIR)):
+        if not name.endswith(".c"):
+            continue
+        with open(os.path.join(API_DIR, name)) as f:
+            src = f.read()
+        for m in re.finditer(r"const struct api_route \w+_routes\[\] = \{", src):
+            table = src[m.end():src.index("\n};", m.end())]
+            rows += re.findall(r'\{"([A-Z]+)",\s*"([^"]+)",\s*ROLE_(\w+),\s*(?:NULL|"(\w+)")',
+                               table)
+    check(len(rows) >= 20, f"route tables not parsed: {rows}")
     return [(m, p, role.lower(), scope or None) for m, p, role, scope in rows]
 
 

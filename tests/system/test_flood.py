@@ -1,5 +1,7 @@
-"""Floods: one address over its request rate gets 503 (or nothing), while
+"""Floods: one address over its request rate gets 503 (or nothing), or over
+its TCP connection cap gets its extra connections reset, while
 calls from everybody else still connect."""
+import os
 import socket
 import threading
 import time
@@ -89,3 +91,83 @@ def test_flood_action_drop_answers_nothing_over_the_rate():
              ("127.0.0.1", srv.sip_port))
     check(s.recv(65535).startswith(b"SIP/2.0 200"), "127.0.0.1 is refused too")
     s.close()
+
+
+def connection_flood(port, n, seconds, held):
+    """From 127.0.0.2: open n TCP connections to port over seconds, keeping
+    the first `held` open (silent) and closing the rest at once.  Returns
+    (connections laoyou reset or closed at once, connections attempted)."""
+    kept, cut = [], 0
+    t0 = time.time()
+    for i in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.2", 0))
+        try:
+            s.connect(("127.0.0.1", port))
+            s.settimeout(0.05 if len(kept) >= held else 0)
+            data = s.recv(1)
+            if data == b"":
+                cut += 1
+        except (socket.timeout, BlockingIOError):
+            pass
+        except ConnectionResetError:
+            cut += 1
+        except OSError:
+            pass
+        if len(kept) < held:
+            kept.append(s)
+        else:
+            s.close()
+        delay = t0 + seconds * (i + 1) / n - time.time()
+        if delay > 0:
+            time.sleep(delay)
+    return kept, cut
+
+
+def fds(srv):
+    return len(os.listdir(f"/proc/{srv.proc.pid}/fd"))
+
+
+def test_a_tcp_connection_flood_is_capped_and_calls_still_connect():
+    cap = 16
+    srv = server({"tcp_max_per_address": cap})
+    port = free_port()
+    bob = uas(srv.tmp, "bob", "bob", port, mode="answer", hold_ms=500, calls=5)
+    bob.start(f"127.0.0.1:{srv.sip_port}")
+    check(register(srv, srv.tmp, "bob", "bobpw", port)[0] == 0, "bob registers")
+    before = fds(srv)
+    # alice calls over TCP from 127.0.0.1 while 127.0.0.2 holds its cap
+    # and opens 1,500 more connections in 3 s.
+    calls = uac(srv.tmp, "alice-tcp", "alice", "alicepw", "1002", calls=5, rate=2, hold_ms=500)
+    calls.args += ["-t", "t1"]
+    calls.start(f"127.0.0.1:{srv.sip_port}")
+    peak = [before]
+    stop = threading.Event()
+
+    def sample():
+        while not stop.is_set():
+            try:
+                peak[0] = max(peak[0], fds(srv))
+            except OSError:
+                pass
+            time.sleep(0.05)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    kept, cut = connection_flood(srv.sip_port, 1500, 3.0, cap)
+    stop.set()
+    t.join()
+    check(calls.wait(30) == 0, "alice's calls during the connection flood: " + calls.errors())
+    check(bob.wait(20) == 0, bob.errors())
+    rec = [r for r in srv.cdrs() if r["disposition"] == "answered"]
+    check(len(rec) == 5, f"{len(rec)} of alice's 5 calls answered")
+    # Only the cap's worth was ever held for 127.0.0.2 (plus alice's one
+    # connection and the calls' media).
+    check(cut >= 1500 - cap - 50, f"only {cut} of {1500 - cap} extra connections were cut")
+    check(peak[0] <= before + cap + 40, f"descriptors grew from {before} to {peak[0]}")
+    check(all(s.fileno() >= 0 for s in kept), "held sockets")
+    check("127.0.0.2 holds 16 TCP connections, its cap" in srv.logtext(),
+          "the refusals are not logged")
+    check(srv.health()["status"] == "ok", "laoyou is not healthy after the flood")
+    for s in kept:
+        s.close()
