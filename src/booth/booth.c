@@ -236,33 +236,18 @@ int booths_get(struct booths *b, const char *id, struct booth_info *bi)
 	return err;
 }
 
-struct by_account {
-	struct booths *b;
-	const char *account;
-	struct booth_info *bi;
-	bool found;
-};
-
-static void match_account(const struct store_booth *sb, void *arg)
-{
-	struct by_account *ba = arg;
-
-	if (!ba->found && !strcmp(sb->account, ba->account)) {
-		info_of(ba->b, sb, ba->bi);
-		ba->found = true;
-	}
-}
-
 int booths_of_account(struct booths *b, const char *account,
 		      struct booth_info *bi)
 {
-	struct by_account ba = {b, account, bi, false};
+	struct store_booth sb;
 	int err;
 
 	if (!b || !account)
 		return EINVAL;
-	err = store_booth_list(b->st, match_account, &ba);
-	return err ? err : ba.found ? 0 : ENOENT;
+	err = store_booth_of_account(b->st, account, &sb);
+	if (!err)
+		info_of(b, &sb, bi);
+	return err;
 }
 
 void booths_count(struct booths *b, const char *id, const char *service)

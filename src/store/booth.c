@@ -19,6 +19,7 @@ const char store_booth_schema[] =
 	" 'zh', last_seen_ms INTEGER NOT NULL DEFAULT 0, online INTEGER NOT"
 	" NULL DEFAULT 0);"
 	"CREATE INDEX booths_t ON booths(token_hash);"
+	"CREATE INDEX booths_a ON booths(account);"
 	"CREATE TABLE booth_faults("
 	" id INTEGER PRIMARY KEY, booth TEXT NOT NULL, kind TEXT NOT NULL,"
 	" detail TEXT NOT NULL, ts_ms INTEGER NOT NULL, cleared_ms INTEGER"
@@ -119,16 +120,31 @@ static void one_row(sqlite3_stmt *s, void *arg)
 	o->found = true;
 }
 
-int store_booth_get(struct store *st, const char *id, struct store_booth *b)
+static int get_by(struct store *st, const char *col, const char *val,
+		  struct store_booth *b)
 {
 	struct one o = {b, false};
+	char sql[200];
 	sqlite3_stmt *s;
-	int err = query(st, &s, "SELECT " BOOTH_COLS " FROM booths WHERE id=?",
-			"s", id);
+	int err;
 
+	re_snprintf(sql, sizeof(sql), "SELECT " BOOTH_COLS " FROM booths "
+		    "WHERE %s=? LIMIT 1", col);
+	err = query(st, &s, sql, "s", val);
 	if (!err)
 		err = each(st, s, one_row, &o);
 	return err ? err : o.found ? 0 : ENOENT;
+}
+
+int store_booth_get(struct store *st, const char *id, struct store_booth *b)
+{
+	return get_by(st, "id", id, b);
+}
+
+int store_booth_of_account(struct store *st, const char *account,
+			   struct store_booth *b)
+{
+	return get_by(st, "account", account, b);
 }
 
 struct list_arg {

@@ -23,6 +23,9 @@ int  store_booth_put(struct store *st, const struct store_booth *b);
 int  store_booth_del(struct store *st, const char *id);
 /** A booth by id; ENOENT if none. */
 int  store_booth_get(struct store *st, const char *id, struct store_booth *b);
+/** The booth whose handset is SIP account `account`; ENOENT if none. */
+int  store_booth_of_account(struct store *st, const char *account,
+			    struct store_booth *b);
 typedef void (store_booth_h)(const struct store_booth *b, void *arg);
 /** Every booth, by id. */
 int  store_booth_list(struct store *st, store_booth_h *h, void *arg);
