@@ -19,6 +19,7 @@ const STRINGS = {
 		'nav.agent': '坐席工作台',
 		'nav.wallboard': '实时监控',
 		'nav.admin': '系统管理',
+		'nav.booths': '老友亭运维',
 		'signout': '退出登录',
 		'who': '{user}（{role}）',
 		'role.agent': '坐席', 'role.supervisor': '班长', 'role.admin': '管理员',
@@ -201,6 +202,7 @@ const STRINGS = {
 		'nav.agent': 'Agent desktop',
 		'nav.wallboard': 'Wallboard',
 		'nav.admin': 'Administration',
+		'nav.booths': 'Booths',
 		'signout': 'Sign out',
 		'who': '{user} ({role})',
 		'role.agent': 'agent', 'role.supervisor': 'supervisor', 'role.admin': 'administrator',
@@ -617,6 +619,7 @@ export function homeOf(role) {
 export const PAGES = [
 	{href: 'agent.html', key: 'nav.agent', role: 'agent'},
 	{href: 'wallboard.html', key: 'nav.wallboard', role: 'supervisor'},
+	{href: 'booths.html', key: 'nav.booths', role: 'supervisor'},
 	{href: 'admin.html', key: 'nav.admin', role: 'admin'},
 ];
 
