@@ -70,17 +70,23 @@ int api_booth_auth(struct req *r, struct booth_info *bi)
 static int booth_json(struct mbuf *mb, const struct booth_info *bi,
 		      const struct conf *cf)
 {
+	char lat[24], lon[24];
+
+	/* libre's %f truncates; libc rounds. */
+	snprintf(lat, sizeof(lat), "%.6f", bi->lat);
+	snprintf(lon, sizeof(lon), "%.6f", bi->lon);
 	return mbuf_printf(mb, "{\"id\":\"%H\",\"name\":\"%H\",\"name_en\":"
 			   "\"%H\",\"address\":\"%H\",\"district\":\"%H\","
-			   "\"lat\":%.6f,\"lon\":%.6f,\"ports\":%u,\"lang\":"
+			   "\"lat\":%s,\"lon\":%s,\"ports\":%u,\"lang\":"
 			   "\"%s\",\"services\":{\"taxi\":%s,\"sms\":%s},"
 			   "\"free_call_s\":%u,\"elder_number\":\"%H\","
 			   "\"sign_number\":\"%H\",\"taxi_hotline\":\"%H\"}",
 			   store_json_esc, bi->id, store_json_esc, bi->name,
 			   store_json_esc, bi->name_en, store_json_esc,
-			   bi->address, store_json_esc, bi->district, bi->lat,
-			   bi->lon, bi->ports, bi->lang,
-			   cf->taxi_url[0] ? "true" : "false",
+			   bi->address, store_json_esc, bi->district, lat, lon,
+			   bi->ports, bi->lang,
+			   cf->taxi_url[0] && cf->taxi_secret[0] ? "true" :
+			   "false",
 			   cf->sms_url[0] ? "true" : "false",
 			   cf->freecall_limit_s, store_json_esc,
 			   cf->elder_number, store_json_esc, cf->sign_number,
@@ -639,7 +645,7 @@ static void booth_token(struct req *r)
 
 static void booth_charging(struct req *r)
 {
-	char from[24], to[24], day[11];
+	char from[24], to[24], day[11], whs[32], kwhs[32];
 	int64_t f, t;
 	uint32_t n = 0;
 	double wh = 0;
@@ -661,9 +667,11 @@ static void booth_charging(struct req *r)
 		api_error(r, 500, "store", "cannot sum the sessions");
 		return;
 	}
+	snprintf(whs, sizeof(whs), "%.3f", wh);
+	snprintf(kwhs, sizeof(kwhs), "%.6f", wh / 1000.0);
 	api_json(r, 200, "{\"booth\":\"%H\",\"from_ms\":%lld,\"to_ms\":%lld,"
-		 "\"wh\":%.3f,\"kwh\":%.6f,\"sessions\":%u}", store_json_esc,
-		 r->seg[0], (long long)f, (long long)t, wh, wh / 1000.0, n);
+		 "\"wh\":%s,\"kwh\":%s,\"sessions\":%u}", store_json_esc,
+		 r->seg[0], (long long)f, (long long)t, whs, kwhs, n);
 }
 
 const struct api_route booth_routes[] = {

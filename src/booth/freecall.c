@@ -138,18 +138,21 @@ int freecall_check(struct freecall *fc, const struct booth_info *bi,
 {
 	uint32_t by_booth = 0, by_number = 0;
 	bool sos = freecall_is_emergency(number);
+	/* The taxi fallback is offered by laoyou itself: no quota. */
+	bool hotline = fc->cf.taxi_hotline[0] &&
+		!strcmp(number, fc->cf.taxi_hotline);
 	char day[11];
 	int err;
 
 	memset(p, 0, sizeof(*p));
-	if (!sos && !freecall_is_local(number)) {
+	if (!sos && !hotline && !freecall_is_local(number)) {
 		p->scode = 403;
 		str_ncpy(p->reason, "Forbidden (free calls are to local "
 			 "numbers only)", sizeof(p->reason));
 		return EPERM;
 	}
 	booths_day(clock_wall_ms(), day, NULL);
-	if (!sos) {
+	if (!sos && !hotline) {
 		err = store_freecall_count(fc->st, bi->id, number, day,
 					   &by_booth, &by_number);
 		if (err) {
@@ -167,12 +170,17 @@ int freecall_check(struct freecall *fc, const struct booth_info *bi,
 				 "number used)", sizeof(p->reason));
 			return EDQUOT;
 		}
+	}
+	if (!sos) {
 		p->limit_s = fc->cf.freecall_limit_s;
 		p->warn_s = fc->cf.freecall_warn_s < p->limit_s ?
 			fc->cf.freecall_warn_s : 0;
 		p->warn = fc->warn[!strcmp(bi->lang, "en")];
 	}
-	if (callid) {
+	if (callid && hotline) {
+		booths_count(fc->b, bi->id, "taxi-hotline");
+	}
+	else if (callid) {
 		err = store_freecall(fc->st, bi->id, number, day, callid,
 				     clock_wall_ms(), 0, sos);
 		if (err) {

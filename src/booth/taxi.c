@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <sodium.h>
 #include <re.h>
 #include "core/conf.h"
@@ -436,9 +437,11 @@ static void ride_fail(struct ride *rd, const char *reason, const char *fmt,
 	(void)re_vsnprintf(rd->r.detail, sizeof(rd->r.detail), fmt, ap);
 	va_end(ap);
 	/* A partner that may hold the ride hears it is off, so no car
-	 * comes for nobody; one that refused it does not. */
+	 * comes for nobody; one that refused it or was never reached does
+	 * not. */
 	tell = rd->r.partner_ref[0] || (rd->r.attempts > 0 &&
-					 strcmp(reason, "rejected"));
+					 strcmp(reason, "rejected") &&
+					 strcmp(reason, "unreachable"));
 	step(t, &rd->r, "%s: %s", reason, rd->r.detail);
 	if (tell)
 		partner_cancel(t, &rd->r, reason);
@@ -476,11 +479,21 @@ static void try_failed(struct ride *rd, const char *reason, const char *fmt,
 	tmr_start(&rd->tmr, wait, ride_retry, rd);
 }
 
+/* Has a callback moved the ride on while a try was out? */
+static bool moved_on(const struct ride *rd)
+{
+	return strcmp(rd->r.state, "requested") != 0;
+}
+
 static void try_timeout(void *arg)
 {
 	struct ride *rd = arg;
 
 	rd->req = mem_deref(rd->req);
+	if (moved_on(rd)) {
+		mem_deref(rd);
+		return;
+	}
 	try_failed(rd, "no_answer", "no answer within %u s",
 		   TAXI_ATTEMPT_MS / 1000);
 }
@@ -506,12 +519,16 @@ static void ride_answer(int err, const struct http_msg *msg, void *arg)
 	uint16_t sc;
 
 	tmr_cancel(&rd->tmr);
+	sc = msg ? msg->scode : 0;
+	if (moved_on(rd) && (!msg || err || sc < 200 || sc > 299)) {
+		mem_deref(rd);          /* nothing to learn from this one */
+		return;
+	}
 	if (!msg) {
 		try_failed(rd, err == ETIMEDOUT ? "no_answer" : "unreachable",
 			   "%s: %m", t->cf.taxi_url, err);
 		return;
 	}
-	sc = msg->scode;
 	if (!err && (sc >= 500 || sc == 429 || sc == 408)) {
 		try_failed(rd, "partner_error", "HTTP %u %r", sc,
 			   &msg->reason);
@@ -535,7 +552,7 @@ static void ride_answer(int err, const struct http_msg *msg, void *arg)
 	else if (!ref_ok(ref = json_str(json_get(j, "ref"))))
 		str_ncpy(why, "the answer has no valid \"ref\"", sizeof(why));
 
-	if (strcmp(rd->r.state, "requested")) {
+	if (moved_on(rd)) {
 		/* A callback overtook the answer: the ride has moved on;
 		 * only the reference is still news. */
 		if (!why[0] && !rd->r.partner_ref[0]) {
@@ -629,7 +646,7 @@ static int request_body(struct taxi *t, const struct store_ride *r,
 {
 	const struct conf *cf = &t->cf;
 	size_t n = strlen(cf->public_url);
-	char base[300];
+	char base[300], lat[24], lon[24];
 
 	while (n && cf->public_url[n - 1] == '/')
 		n--;
@@ -637,17 +654,21 @@ static int request_body(struct taxi *t, const struct store_ride *r,
 		re_snprintf(base, sizeof(base), "%b", cf->public_url, n);
 	else
 		re_snprintf(base, sizeof(base), "http://%J", &cf->http);
+	/* libre's %f truncates instead of rounding (121.483801 prints as
+	 * 121.483800): the partner gets libc's correctly rounded digits. */
+	snprintf(lat, sizeof(lat), "%.6f", bi->lat);
+	snprintf(lon, sizeof(lon), "%.6f", bi->lon);
 	return re_snprintf(out, sz, "{\"ride_id\":\"%s\",\"created_ms\":%lld,"
 			   "\"accept_within_s\":%u,\"booth\":{\"id\":\"%H\","
 			   "\"name\":\"%H\",\"name_en\":\"%H\",\"address\":"
-			   "\"%H\",\"district\":\"%H\",\"lat\":%.6f,\"lon\":"
-			   "%.6f},\"passengers\":%u,\"note\":\"%H\",\"lang\":"
+			   "\"%H\",\"district\":\"%H\",\"lat\":%s,\"lon\":"
+			   "%s},\"passengers\":%u,\"note\":\"%H\",\"lang\":"
 			   "\"%s\",\"callback_url\":\"%H/api/v1/partner/taxi/"
 			   "%s/status\"}", r->id, (long long)r->created_ms,
 			   cf->taxi_accept_s, store_json_esc, bi->id,
 			   store_json_esc, bi->name, store_json_esc,
 			   bi->name_en, store_json_esc, bi->address,
-			   store_json_esc, bi->district, bi->lat, bi->lon,
+			   store_json_esc, bi->district, lat, lon,
 			   r->passengers, store_json_esc, r->note,
 			   bi->lang[0] ? bi->lang : "zh", store_json_esc,
 			   base, r->id) < 0 ? ENOSPC : 0;
@@ -675,7 +696,8 @@ int taxi_request(struct taxi *t, const struct booth_info *bi,
 
 	if (!t || !bi || !mb)
 		return EINVAL;
-	if (!t->cf.taxi_url[0])
+	/* Without the secret no callback could ever be believed. */
+	if (!t->cf.taxi_url[0] || !t->cf.taxi_secret[0])
 		return ENOTSUP;
 	if (!note)
 		note = "";

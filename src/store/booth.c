@@ -2,6 +2,7 @@
  * store, booth side.  Heartbeats reach here only when a booth's liveness
  * changes or on the fleet's periodic flush, never per message.
  */
+#include <stdio.h>
 #include <string.h>
 #include <errno.h>
 #include <sqlite3.h>
@@ -393,23 +394,28 @@ static void json_row(sqlite3_stmt *s, void *arg)
 	struct store_booth b;
 	const char *faults = (const char *)sqlite3_column_text(s, 12);
 	const char *usage = (const char *)sqlite3_column_text(s, 13);
+	char lat[24], lon[24], wh[32];
 
 	booth_of(s, &b);
+	/* libre's %f truncates; libc rounds. */
+	snprintf(lat, sizeof(lat), "%.6f", b.lat);
+	snprintf(lon, sizeof(lon), "%.6f", b.lon);
+	snprintf(wh, sizeof(wh), "%.3f", sqlite3_column_double(s, 14));
 	(void)mbuf_printf(mb, "%s{\"id\":\"%H\",\"name\":\"%H\",\"name_en\":"
 			  "\"%H\",\"address\":\"%H\",\"district\":\"%H\","
-			  "\"lat\":%.6f,\"lon\":%.6f,\"account\":\"%H\","
+			  "\"lat\":%s,\"lon\":%s,\"account\":\"%H\","
 			  "\"ports\":%u,\"lang\":\"%H\",\"online\":%s,"
 			  "\"last_seen_ms\":%lld,\"faults\":%s,\"today\":"
-			  "{\"usage\":%s,\"charging_wh\":%.3f,"
+			  "{\"usage\":%s,\"charging_wh\":%s,"
 			  "\"charging_sessions\":%lld,\"free_calls\":%lld}}",
 			  ja->n++ ? "," : "", store_json_esc, b.id,
 			  store_json_esc, b.name, store_json_esc, b.name_en,
 			  store_json_esc, b.address, store_json_esc,
-			  b.district, b.lat, b.lon, store_json_esc, b.account,
+			  b.district, lat, lon, store_json_esc, b.account,
 			  b.ports, store_json_esc, b.lang,
 			  b.online ? "true" : "false",
 			  (long long)b.last_seen_ms, faults ? faults : "[]",
-			  usage ? usage : "{}", sqlite3_column_double(s, 14),
+			  usage ? usage : "{}", wh,
 			  (long long)sqlite3_column_int64(s, 15),
 			  (long long)sqlite3_column_int64(s, 16));
 }

@@ -9,6 +9,8 @@
 #include "core/clock.h"
 #include "store/store.h"
 #include "store/ride.h"
+#include "site/json.h"
+#include "booth/booth.h"
 #include "booth/taxi.h"
 #include "unit.h"
 
@@ -35,6 +37,34 @@ static void signature_vectors(void)
 	taxi_sign("whsec_laoyou_demo", 1700000000, "", 0, hex);
 	CHECK_STR(hex, "f25cb06854dd7c65a3805fd7844f802f8d2f315799feabd31293"
 		  "ed2d2d15c6b0");
+}
+
+/* The worked examples of docs/taxi-partner.md § 2, byte for byte. */
+static void signature_doc_examples(void)
+{
+	static const char req[] =
+		"{\"ride_id\":\"4f1c2a7b3d4e5f6071829aabbccddeef\",\"created_ms"
+		"\":1700000000123,\"accept_within_s\":120,\"booth\":{\"id\":"
+		"\"tianai-1\",\"name\":\"甜爱路 老友亭\",\"name_en\":\"Tian'ai "
+		"Road booth\",\"address\":\"上海市虹口区甜爱路 1号\",\"district"
+		"\":\"虹口区\",\"lat\":31.274712,\"lon\":121.483801},"
+		"\"passengers\":1,\"note\":\"\",\"lang\":\"zh\",\"callback_url"
+		"\":\"https://laoyou.example.org/api/v1/partner/taxi/4f1c2a7b3d"
+		"4e5f6071829aabbccddeef/status\"}";
+	static const char cb[] =
+		"{\"ride_id\":\"4f1c2a7b3d4e5f6071829aabbccddeef\",\"status\":"
+		"\"accepted\",\"plate\":\"沪A·D12345\",\"eta_s\":300,"
+		"\"driver\":\"王师傅\"}";
+	char hex[65];
+
+	CHECK_EQ(strlen(req), 423);
+	CHECK_EQ(strlen(cb), 122);
+	taxi_sign("whsec_laoyou_demo", 1700000000, req, strlen(req), hex);
+	CHECK_STR(hex, "e577ea59cd206fb93da0a6b9e0e1073dfb58813e2eedb1db689f"
+		  "e785ae02dc47");
+	taxi_sign("whsec_laoyou_demo", 1700000000, cb, strlen(cb), hex);
+	CHECK_STR(hex, "6d075cfeac8f9631902b42372cf35557937ad91e07478c5530b6"
+		  "9436027c512c");
 }
 
 static void signature_check(void)
@@ -413,12 +443,130 @@ static void resume_after_restart(void)
 	mem_deref(mb);
 }
 
+/* ---------- a callback that overtakes the answer to the request ---------- */
+
+struct slow {
+	struct http_sock *sock;
+	struct http_conn *held;
+	uint32_t posts;
+};
+
+static void slow_req(struct http_conn *conn, const struct http_msg *msg,
+		     void *arg)
+{
+	struct slow *p = arg;
+
+	if (pl_strcmp(&msg->path, "/rides")) {
+		http_creply(conn, 200, "OK", "application/json", "{}");
+		return;
+	}
+	p->posts++;
+	mem_deref(p->held);
+	p->held = mem_ref(conn);
+}
+
+static void ride_id_of(struct mbuf *mb, char *id, size_t sz)
+{
+	struct json *j = NULL;
+	char err[100];
+
+	id[0] = '\0';
+	if (!json_parse(&j, (const char *)mb->buf, mb->end, err, sizeof(err)))
+		str_ncpy(id, json_str(json_get(j, "id")) ?
+			 json_str(json_get(j, "id")) : "", sz);
+	mem_deref(j);
+}
+
+static void callback_overtakes_answer(void)
+{
+	const char *key = "unit-secret";
+	struct slow p;
+	struct store *st = NULL;
+	struct taxi *t = NULL;
+	struct store_ride r;
+	struct booth_info bi;
+	struct mbuf *mb = mbuf_alloc(1024);
+	struct conf cf;
+	struct sa la;
+	const char *why;
+	char id[33], h[200], body[300];
+
+	memset(&p, 0, sizeof(p));
+	memset(&bi, 0, sizeof(bi));
+	str_ncpy(bi.id, "b9", sizeof(bi.id));
+	str_ncpy(bi.name, "测试亭", sizeof(bi.name));
+	bi.lat = 31.2;
+	bi.lon = 121.4;
+	sa_set_str(&la, "127.0.0.1", 0);
+	CHECK_EQ(http_listen(&p.sock, &la, slow_req, &p), 0);
+	CHECK_EQ(tcp_sock_local_get(http_sock_tcp(p.sock), &la), 0);
+	CHECK_EQ(store_open(&st, unit_tmpfile("race.db")), 0);
+	conf_defaults(&cf);
+	re_snprintf(cf.taxi_url, sizeof(cf.taxi_url), "http://%J/rides", &la);
+	str_ncpy(cf.taxi_secret, key, sizeof(cf.taxi_secret));
+	CHECK_EQ(taxi_alloc(&t, &cf, st, NULL), 0);
+
+	/* The partner holds its answer and calls back "accepted" first. */
+	CHECK_EQ(taxi_request(t, &bi, "", 1, mb), 0);
+	ride_id_of(mb, id, sizeof(id));
+	CHECK_EQ(strlen(id), 32);
+	unit_run_loop(300);
+	CHECK_EQ(p.posts, 1);
+	CHECK(p.held != NULL);
+	re_snprintf(body, sizeof(body), "{\"ride_id\":\"%s\",\"status\":"
+		    "\"accepted\",\"plate\":\"Z9\"}", id);
+	mb->pos = mb->end = 0;
+	CHECK_EQ(taxi_status(t, id, status_sig(key, body, h, sizeof(h)), body,
+			     strlen(body), mb, &why), 0);
+	/* Its late answer still brings the reference, and nothing else. */
+	http_reply(p.held, 201, "Created", "Content-Type: application/json\r\n"
+		   "Connection: close\r\nContent-Length: 13\r\n\r\n"
+		   "{\"ref\":\"P-R\"}");
+	p.held = mem_deref(p.held);
+	unit_run_loop(300);
+	CHECK_EQ(store_ride_get(st, id, &r), 0);
+	CHECK_STR(r.state, "accepted");
+	CHECK_STR(r.partner_ref, "P-R");
+
+	/* Cancelled by the partner while the request is out; the request
+	 * then dies: no retry, the ride stays cancelled. */
+	mb->pos = mb->end = 0;
+	CHECK_EQ(taxi_request(t, &bi, "", 1, mb), 0);
+	ride_id_of(mb, id, sizeof(id));
+	unit_run_loop(300);
+	CHECK_EQ(p.posts, 2);
+	re_snprintf(body, sizeof(body), "{\"ride_id\":\"%s\",\"status\":"
+		    "\"cancelled\"}", id);
+	CHECK_EQ(taxi_status(t, id, status_sig(key, body, h, sizeof(h)), body,
+			     strlen(body), mb, &why), 0);
+	if (p.held)
+		http_conn_close(p.held);
+	p.held = mem_deref(p.held);
+	unit_run_loop(1500);
+	CHECK_EQ(p.posts, 2);
+	CHECK_EQ(store_ride_get(st, id, &r), 0);
+	CHECK_STR(r.state, "cancelled");
+	CHECK_STR(r.reason, "partner");
+
+	/* No partner secret: the service is off. */
+	cf.taxi_secret[0] = '\0';
+	taxi_reconf(t, &cf);
+	CHECK_EQ(taxi_request(t, &bi, "", 1, mb), ENOTSUP);
+
+	mem_deref(t);
+	mem_deref(st);
+	mem_deref(p.sock);
+	mem_deref(mb);
+}
+
 const struct unit_case taxi_cases[] = {
 	{"signature_vectors", signature_vectors},
+	{"signature_doc_examples", signature_doc_examples},
 	{"signature_check", signature_check},
 	{"backoff_schedule", backoff_schedule},
 	{"state_machine", state_machine},
 	{"ride_store", ride_store},
 	{"resume_after_restart", resume_after_restart},
+	{"callback_overtakes_answer", callback_overtakes_answer},
 	{NULL, NULL},
 };
