@@ -65,4 +65,13 @@ void watch_link(const struct watch *w, const char *token, char *buf,
 int  watch_site_load(struct watch *w, const struct json *root,
 		     const char *file, char *err, size_t errsz);
 
+/** Is buf a WAV file a spoken note may be (mono; PCM 8/16-bit, A-law or
+ * u-law; 8-48 kHz; 0.2-60 s)?  Its length in ms goes to *ms. */
+bool watch_wav_ok(const uint8_t *buf, size_t len, uint32_t *ms);
+/** Attach a spoken note (a WAV file, see watch_wav_ok) to alert id of
+ * booth: EINVAL not a WAV we take, ENOENT no such alert of this booth,
+ * EALREADY closed already. */
+int  watch_audio_put(struct watch *w, int64_t id, const char *booth,
+		     const uint8_t *buf, size_t len, uint32_t *ms);
+
 #endif

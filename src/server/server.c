@@ -63,8 +63,9 @@ static void hup_signal(int sig)
 
 static void reload(struct server *s);
 
-/* The booths of the site in the store join the fleet. */
-static int booths_apply(struct server *s)
+/* The booths and volunteers of the site in the store join the fleet and
+ * the watch (the IVR and the desk load their parts themselves). */
+static int site_apply(struct server *s)
 {
 	struct json *root = NULL;
 	char *body = NULL, err[400] = "";
@@ -75,9 +76,11 @@ static int booths_apply(struct server *s)
 	if (!e && root)
 		e = booths_site_load(s->booths, root, "site", err,
 				     sizeof(err));
+	if (!e && root && s->watch)
+		e = watch_site_load(s->watch, root, "site", err, sizeof(err));
 	if (e && e != ENOENT)
-		log_error("booths: the site's booths were not applied: %s",
-			  err);
+		log_error("site: the booths and volunteers were not applied: "
+			  "%s", err);
 	mem_deref(root);
 	mem_deref(body);
 	return e == ENOENT ? 0 : e;
@@ -138,7 +141,7 @@ static void reload(struct server *s)
 	if (ivr_reload(s->ivr))
 		log_error("reload: the IVR keeps its previous site");
 	ivr_set_retention(s->ivr, cf.retention_days);
-	(void)booths_apply(s);
+	(void)site_apply(s);
 	booths_reconf(s->booths, &cf);
 	sms_reconf(s->sms, &cf);
 	watch_reconf(s->watch, &cf);
@@ -154,7 +157,7 @@ static int site_reload(void *arg)
 
 	int e = ivr_reload(s->ivr);
 
-	return e ? e : booths_apply(s);
+	return e ? e : site_apply(s);
 }
 
 static void signal_handler(int sig)
@@ -249,9 +252,9 @@ int server_run(const char *path)
 	if (!e)
 		e = booths_alloc(&s.booths, &s.cf, s.cs, s.st);
 	if (!e)
-		e = booths_apply(&s);
-	if (!e)
 		e = watch_alloc(&s.watch, &s.cf, s.st, s.booths, s.sms);
+	if (!e)
+		e = site_apply(&s);
 	if (!e)
 		e = elder_alloc(&s.elder, &s.cf, s.cs, s.desk, s.st, s.booths,
 				s.sms);

@@ -17,6 +17,7 @@
 #include "ivr/ivr.h"
 #include "acd/desk.h"
 #include "booth/booth.h"
+#include "booth/watch.h"
 #include "site/site.h"
 
 enum { SITE_MAX = 16 * 1024 * 1024 };
@@ -87,10 +88,10 @@ static int load(const char *path, const struct conf *cf, struct json **rootp,
 		if (strcmp(k, "hotlines") && strcmp(k, "flows") &&
 		    strcmp(k, "schedules") && strcmp(k, "prompts") &&
 		    strcmp(k, "queues") && strcmp(k, "agents") &&
-		    strcmp(k, "booths")) {
+		    strcmp(k, "booths") && strcmp(k, "volunteers")) {
 			re_snprintf(err, errsz, "%s:%u: unknown section \"%s\""
 				    " (hotlines, flows, schedules, prompts, "
-				    "queues, agents, booths)", path,
+				    "queues, agents, booths, volunteers)", path,
 				    json_key_line(*rootp, i), k);
 			return EINVAL;
 		}
@@ -99,6 +100,8 @@ static int load(const char *path, const struct conf *cf, struct json **rootp,
 	e = desk_site_load(NULL, *rootp, path, err, errsz);
 	if (!e)
 		e = booths_site_load(NULL, *rootp, path, err, errsz);
+	if (!e)
+		e = watch_site_load(NULL, *rootp, path, err, errsz);
 	if (!e)
 		e = ivr_site_load(&site, *rootp, path, cf->prompts_dir,
 				  overrides, err, errsz);

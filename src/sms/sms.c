@@ -219,13 +219,17 @@ static void schedule(struct sms *s)
 {
 	int64_t next, now = clock_wall_ms(), delay;
 	uint64_t mono = clock_mono_ms();
+	int err;
 
 	if (!on(s) || s->req)
 		return;
-	if (store_sms_next(s->st, &next)) {
+	err = store_sms_next(s->st, &next);
+	if (err == ENOENT) {
 		tmr_cancel(&s->tmr);
 		return;
 	}
+	if (err)  /* the store is unwell: look again later */
+		next = now + RECHECK_MS;
 	delay = next > now ? next - now : 0;
 	if (s->pause_until > mono && (int64_t)(s->pause_until - mono) > delay)
 		delay = (int64_t)(s->pause_until - mono);
@@ -344,8 +348,13 @@ static void tick(void *arg)
 		schedule(s);
 		return;
 	}
-	if (store_sms_due(s->st, clock_wall_ms(), &m)) {
+	err = store_sms_due(s->st, clock_wall_ms(), &m);
+	if (err == ENOENT) {
 		schedule(s);
+		return;
+	}
+	if (err) {
+		tmr_start(&s->tmr, RECHECK_MS, tick, s);
 		return;
 	}
 	s->id = m.id;
@@ -402,9 +411,11 @@ static void report_off(struct sms *s)
 	uint32_t n = 0;
 
 	(void)store_sms_queued(s->st, &n);
-	if (!on(s))
+	if (!on(s) && n)
 		log_warn("sms: SMS is off (no sms_url): %u message(s) wait "
 			 "in the outbox", n);
+	else if (!on(s))
+		log_info("sms: SMS is off (no sms_url)");
 	else if (n)
 		log_info("sms: %u message(s) in the outbox from before; "
 			 "sending", n);
@@ -457,7 +468,8 @@ int sms_send(struct sms *s, const char *to, const char *text,
 	int err;
 
 	if (!s || !sms_number_ok(to) || !sms_text_ok(text) ||
-	    strlen(text) > STORE_SMS_TEXT_MAX || (ref && strlen(ref) > 63))
+	    strlen(text) > STORE_SMS_TEXT_MAX ||
+	    (ref && strlen(ref) >= sizeof(((struct store_sms *)0)->ref)))
 		return EINVAL;
 	rand_bytes(raw, sizeof(raw));
 	for (size_t i = 0; i < sizeof(raw); i++)

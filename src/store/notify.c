@@ -41,7 +41,8 @@ const char store_notify_schema[] =
 	" id INTEGER PRIMARY KEY, booth TEXT NOT NULL, booth_name TEXT NOT"
 	" NULL, address TEXT NOT NULL, district TEXT NOT NULL, lat REAL NOT"
 	" NULL, lon REAL NOT NULL, category TEXT NOT NULL, note TEXT NOT"
-	" NULL DEFAULT '', audio TEXT NOT NULL DEFAULT '', state TEXT NOT"
+	" NULL DEFAULT '', audio TEXT NOT NULL DEFAULT '', audio_ms INTEGER"
+	" NOT NULL DEFAULT 0, state TEXT NOT"
 	" NULL DEFAULT 'open', created_ms INTEGER NOT NULL, escalated_ms"
 	" INTEGER NOT NULL DEFAULT 0, accepted_ms INTEGER NOT NULL DEFAULT 0,"
 	" accepted_by TEXT NOT NULL DEFAULT '', accepted_name TEXT NOT NULL"
@@ -202,11 +203,12 @@ int store_sms_report(struct store *st, int64_t id, int status,
 			now_ms);
 	if (err)
 		return err;
-	/* The stamp of the state reached; a message reported before the
-	 * gateway's answer came was sent at least by then. */
+	/* Stamp what the report says happened (reports may come out of
+	 * order); a message reported before the gateway's answer came was
+	 * sent at least by then. */
 	return store_run(st, "UPDATE sms SET dlr_status=?2, sent_ms=CASE WHEN "
 			 "sent_ms=0 THEN ?3 ELSE sent_ms END, accepted_ms=CASE"
-			 " WHEN ?1='accepted' AND accepted_ms=0 THEN ?3 ELSE "
+			 " WHEN ?2 IN (4,8) AND accepted_ms=0 THEN ?3 ELSE "
 			 "accepted_ms END, delivered_ms=CASE WHEN ?1="
 			 "'delivered' AND delivered_ms=0 THEN ?3 ELSE "
 			 "delivered_ms END, failed_ms=CASE WHEN ?1='failed' "
@@ -372,8 +374,8 @@ int store_watch_get(struct store *st, int64_t id, struct store_watch *w)
 
 	err = query(st, &s, "SELECT id,booth,booth_name,address,district,lat,"
 		    "lon,category,note,state,accepted_by,accepted_name,"
-		    "created_ms,escalated_ms,accepted_ms,closed_ms,notified "
-		    "FROM watch_alerts WHERE id=?", "i", id);
+		    "created_ms,escalated_ms,accepted_ms,closed_ms,notified,"
+		    "audio FROM watch_alerts WHERE id=?", "i", id);
 	if (err)
 		return err;
 	err = step_one(st, s, "watch");
@@ -396,6 +398,7 @@ int store_watch_get(struct store *st, int64_t id, struct store_watch *w)
 		w->accepted_ms = sqlite3_column_int64(s, 14);
 		w->closed_ms = sqlite3_column_int64(s, 15);
 		w->notified = (uint32_t)sqlite3_column_int64(s, 16);
+		col(s, 17, w->audio, sizeof(w->audio));
 	}
 	sqlite3_finalize(s);
 	return err;
@@ -436,6 +439,13 @@ int store_watch_close(struct store *st, int64_t id, const char *by,
 	if (err)
 		return err;
 	return strcmp(state, "accepted") ? EALREADY : EPERM;
+}
+
+int store_watch_audio(struct store *st, int64_t id, const char *path,
+		      uint32_t ms)
+{
+	return store_run(st, "UPDATE watch_alerts SET audio=?, audio_ms=? "
+			 "WHERE id=?", "sii", path, (int64_t)ms, id);
 }
 
 int store_watch_escalate(struct store *st, int64_t id, int64_t now_ms)
@@ -528,7 +538,8 @@ int store_watch_json(struct store *st, const struct store_watch_filter *f,
 		    "'escalated_ms',escalated_ms,'accepted_ms',accepted_ms,"
 		    "'accepted_by',accepted_by,'volunteer',accepted_name,"
 		    "'closed_ms',closed_ms,'resolution',resolution,'notified',"
-		    "notified,'log',CASE WHEN ?7 THEN (SELECT json_group_array("
+		    "notified,'audio',json(CASE WHEN audio<>'' THEN 'true' "
+		    "ELSE 'false' END),'audio_ms',audio_ms,'log',CASE WHEN ?7 THEN (SELECT json_group_array("
 		    "json_object('ts_ms',ts_ms,'what',what,'who',who,'detail',"
 		    "detail)) FROM (SELECT * FROM watch_log l WHERE l.alert="
 		    "a.id ORDER BY l.id)) ELSE json('[]') END) FROM "

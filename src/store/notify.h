@@ -16,7 +16,7 @@ struct store_sms {
 	int64_t id;
 	char to[32];
 	char text[STORE_SMS_TEXT_MAX + 1];
-	char ref[64];
+	char ref[160];
 	char state[12];            /* queued sent accepted delivered failed */
 	char key[40];              /* the secret its delivery reports carry */
 	uint32_t attempts;         /* sends that failed */
@@ -95,6 +95,7 @@ struct store_watch {
 	char accepted_name[96];
 	int64_t created_ms, escalated_ms, accepted_ms, closed_ms;
 	uint32_t notified;         /* people alerted by SMS */
+	char audio[640];           /* the spoken note's WAV file, if any */
 };
 
 /** Store a new open alert; its id goes to *idp. */
@@ -112,6 +113,9 @@ int  store_watch_accept(struct store *st, int64_t id,
  * holds it, EALREADY if it is not accepted (any more). */
 int  store_watch_close(struct store *st, int64_t id, const char *by,
 		       const char *resolution, int64_t now_ms);
+/** The spoken note of alert id is the WAV file at path, ms long. */
+int  store_watch_audio(struct store *st, int64_t id, const char *path,
+		       uint32_t ms);
 /** Alert id escalates if still open; EALREADY if not. */
 int  store_watch_escalate(struct store *st, int64_t id, int64_t now_ms);
 /** Up to n open alerts created at or before before_ms into ids. */

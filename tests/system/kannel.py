@@ -185,18 +185,50 @@ concatenation = true
             return ""
 
     def messages(self):
-        """Every message fakesmsc received: dicts sender, to, kind, text."""
-        out = []
+        """Every message fakesmsc received, its parts put together: dicts
+        sender, to, kind, text, parts."""
+        out, pending = [], {}
         try:
             with open(self.fake_out, errors="replace") as f:
-                for line in f:
-                    m = GOT.search(line.rstrip("\n"))
-                    if m:
-                        out.append({"n": int(m.group(1)), "sender": m.group(2),
-                                    "to": m.group(3), "kind": m.group(4),
-                                    "text": decode(m.group(4), m.group(5))})
+                lines = f.readlines()
         except OSError:
-            pass
+            return out
+        for line in lines:
+            m = GOT.search(line.rstrip("\n"))
+            if not m:
+                continue
+            sender, to, kind, data = m.group(2), m.group(3), m.group(4), m.group(5)
+            if kind != "udh":
+                out.append({"n": int(m.group(1)), "sender": sender, "to": to,
+                            "kind": kind, "text": decode(kind, data), "parts": 1})
+                continue
+            # A long message comes in parts: "udh <UDH> data <bytes>",
+            # both URL-encoded; the UDH's concatenation element (0x00,
+            # length 3) says which message (ref), how many parts, which.
+            udh_enc, _, rest = data.partition(" ")
+            _, _, body = rest.partition(" ")
+            udh = urllib.parse.unquote_to_bytes(udh_enc.replace("+", "%20"))
+            raw = urllib.parse.unquote_to_bytes(body.replace("+", "%20"))
+            if len(udh) >= 6 and udh[1] == 0 and udh[2] == 3:
+                ref, total, seq = udh[3], udh[4], udh[5]
+            else:
+                ref, total, seq = None, 1, 1
+            key = (sender, to, ref)
+            parts = pending.setdefault(key, {})
+            parts[seq] = raw
+            if len(parts) == total:
+                del pending[key]
+                whole = b"".join(parts[i] for i in sorted(parts))
+                # The fake SMSC does not say the coding of parts: ours
+                # are UCS-2 when they decode as such.
+                try:
+                    text, kind = whole.decode("utf-16-be"), "ucs-2"
+                    if len(whole) % 2 or "\x00" in text:
+                        raise ValueError
+                except ValueError:
+                    text, kind = whole.decode("latin-1"), "data"
+                out.append({"n": int(m.group(1)), "sender": sender, "to": to,
+                            "kind": kind, "text": text, "parts": total})
         return out
 
     def wait_message(self, pred, timeout=15, what="an SMS at fakesmsc"):

@@ -11,6 +11,8 @@
 #include "store/store.h"
 #include "store/notify.h"
 #include "sms/sms.h"
+#include "booth/watch.h"
+#include "site/json.h"
 #include "unit.h"
 
 static void url_escaping(void)
@@ -287,6 +289,139 @@ static void outbox(void)
 	mem_deref(st);
 }
 
+/* A WAV header for n data bytes (fmt, channels, rate, bits). */
+static size_t wav(uint8_t *b, uint16_t fmt, uint16_t ch, uint32_t rate,
+		  uint16_t bits, uint32_t n)
+{
+	uint32_t v[] = {36 + n, 16, rate, rate * ch * bits / 8, n};
+
+	memcpy(b, "RIFF", 4);
+	memcpy(b + 4, &v[0], 4);
+	memcpy(b + 8, "WAVEfmt ", 8);
+	memcpy(b + 16, &v[1], 4);
+	memcpy(b + 20, &fmt, 2);
+	memcpy(b + 22, &ch, 2);
+	memcpy(b + 24, &v[2], 4);
+	memcpy(b + 28, &v[3], 4);
+	b[32] = (uint8_t)(ch * bits / 8);
+	b[33] = 0;
+	memcpy(b + 34, &bits, 2);
+	memcpy(b + 36, "data", 4);
+	memcpy(b + 40, &v[4], 4);
+	memset(b + 44, 0, n);
+	return 44 + n;
+}
+
+static void watch_wav(void)
+{
+	static uint8_t b[44 + 32000];
+	uint32_t ms = 0;
+	size_t n;
+
+	n = wav(b, 1, 1, 8000, 16, 16000);          /* 1 s of 16-bit PCM */
+	CHECK(watch_wav_ok(b, n, &ms));
+	CHECK_EQ(ms, 1000);
+	n = wav(b, 7, 1, 8000, 8, 4000);            /* 0.5 s of u-law */
+	CHECK(watch_wav_ok(b, n, &ms));
+	CHECK_EQ(ms, 500);
+	CHECK(!watch_wav_ok(b, n - 1, &ms));        /* data cut short */
+	n = wav(b, 1, 2, 8000, 16, 32000);          /* stereo */
+	CHECK(!watch_wav_ok(b, n, &ms));
+	n = wav(b, 1, 1, 4000, 16, 16000);          /* too slow a rate */
+	CHECK(!watch_wav_ok(b, n, &ms));
+	n = wav(b, 3, 1, 8000, 32, 32000);          /* float */
+	CHECK(!watch_wav_ok(b, n, &ms));
+	n = wav(b, 1, 1, 8000, 16, 1000);           /* 62 ms: too short */
+	CHECK(!watch_wav_ok(b, n, &ms));
+	n = wav(b, 1, 1, 8000, 16, 16000);
+	memcpy(b + 8, "AVI ", 4);
+	CHECK(!watch_wav_ok(b, n, &ms));
+	CHECK(!watch_wav_ok(b, 10, &ms));
+	CHECK(!watch_wav_ok(NULL, 0, &ms));
+}
+
+static void watch_categories(void)
+{
+	CHECK(watch_category_ok("fall"));
+	CHECK(watch_category_ok("fire-smoke"));
+	CHECK(!watch_category_ok("Fall"));
+	CHECK(!watch_category_ok(""));
+	CHECK(!watch_category_ok(NULL));
+	CHECK_STR(watch_category_zh("lost"), "有人走失迷路");
+}
+
+/* Load text as a site's volunteers (check only if w is NULL). */
+static int site_vol(struct watch *w, const char *text, char *err, size_t sz)
+{
+	struct json *root = NULL;
+	char why[200];
+	int e;
+
+	err[0] = '\0';
+	e = json_parse(&root, text, strlen(text), why, sizeof(why));
+	if (!e)
+		e = watch_site_load(w, root, "site.json", err, sz);
+	mem_deref(root);
+	return e;
+}
+
+static void watch_site(void)
+{
+	static const char good[] = "{\"volunteers\":[\n"
+		"{\"id\":\"wang\",\"name\":\"王阿姨\",\"phone\":\"13800001111\","
+		"\"district\":\"虹口区\"},\n"
+		"{\"id\":\"hk\",\"name\":\"社区办\",\"phone\":\"02165550001\","
+		"\"district\":\"虹口区\",\"kind\":\"office\",\"escalation\":"
+		"\"13900000009\",\"token\":\"0123456789abcdef0123456789abcdef\"}]}";
+	struct store_volunteer v, again;
+	struct watch *w = NULL;
+	struct store *st = NULL;
+	struct conf cf;
+	char err[300];
+
+	CHECK_EQ(site_vol(NULL, good, err, sizeof(err)), 0);
+	CHECK_EQ(site_vol(NULL, "{}", err, sizeof(err)), 0);
+	CHECK_EQ(site_vol(NULL, "{\"volunteers\":{}}", err, sizeof(err)),
+		 EINVAL);
+	CHECK_STR(err, "site.json:1: \"volunteers\" is an array of volunteers");
+	CHECK_EQ(site_vol(NULL, "{\"volunteers\":[\n{\"id\":\"a\",\"name\":"
+			  "\"n\",\n\"phone\":\"12\",\"district\":\"d\"}]}", err,
+			  sizeof(err)), EINVAL);
+	CHECK_STR(err, "site.json:3: \"phone\" must be a number of 3-20 "
+		  "digits, + first allowed");
+	CHECK_EQ(site_vol(NULL, "{\"volunteers\":[{\"id\":\"a\",\"name\":"
+			  "\"n\",\"phone\":\"123\",\"district\":\"d\"},\n"
+			  "{\"id\":\"a\",\"name\":\"n\",\"phone\":\"123\","
+			  "\"district\":\"d\"}]}", err, sizeof(err)), EINVAL);
+	CHECK_STR(err, "site.json:2: volunteer \"a\" is listed twice");
+	CHECK_EQ(site_vol(NULL, "{\"volunteers\":[{\"id\":\"a\",\"name\":"
+			  "\"n\",\"phone\":\"123\",\"district\":\"d\",\n"
+			  "\"token\":\"xyz\"}]}", err, sizeof(err)), EINVAL);
+	CHECK_STR(err, "site.json:2: \"token\" is 32-64 hex digits (a-f 0-9)");
+
+	/* Applied: a new volunteer gets a token, a given one is kept, and a
+	 * second import changes neither. */
+	conf_defaults(&cf);
+	CHECK_EQ(store_open(&st, unit_tmpfile("watch.db")), 0);
+	CHECK_EQ(watch_alloc(&w, &cf, st, NULL, NULL), 0);
+	CHECK_EQ(site_vol(w, good, err, sizeof(err)), 0);
+	CHECK_EQ(store_volunteer_get(st, "wang", &v), 0);
+	CHECK_EQ(strlen(v.token), 48);
+	CHECK_STR(v.kind, "volunteer");
+	CHECK_EQ(watch_volunteer_auth(w, v.token, &again), 0);
+	CHECK_STR(again.id, "wang");
+	CHECK_EQ(store_volunteer_get(st, "hk", &v), 0);
+	CHECK_STR(v.token, "0123456789abcdef0123456789abcdef");
+	CHECK_STR(v.escalation, "13900000009");
+	CHECK_EQ(store_volunteer_get(st, "wang", &v), 0);
+	CHECK_EQ(site_vol(w, good, err, sizeof(err)), 0);
+	CHECK_EQ(store_volunteer_get(st, "wang", &again), 0);
+	CHECK_STR(again.token, v.token);
+	CHECK_EQ(watch_volunteer_auth(w, "0123456789abcdef", &again), ENOENT);
+	mem_deref(w);
+	mem_deref(st);
+}
+
 const struct unit_case sms_cases[] = {
 	{"url_escaping", url_escaping},
 	{"url_building", url_building},
@@ -294,5 +429,8 @@ const struct unit_case sms_cases[] = {
 	{"report_states", report_states},
 	{"input_checks", input_checks},
 	{"outbox", outbox},
+	{"watch_wav", watch_wav},
+	{"watch_categories", watch_categories},
+	{"watch_site", watch_site},
 	{NULL, NULL},
 };
