@@ -46,7 +46,7 @@ static void usage(FILE *f)
 "       laoyou token revoke NAME -c FILE\n"
 "       laoyou token list -c FILE\n"
 "       laoyou poi import|check POIFILE [--replace] -c FILE\n"
-"                  (POIFILE: .csv, or .geojson/.json; see docs/life-circle.md)\n"
+"                  (POIFILE: .csv, .geojson or .json; docs/life-circle.md)\n"
 "       laoyou poi nearby LAT LON [--category C] [--minutes M] [-n COUNT]\n"
 "                  -c FILE\n"
 "       laoyou poi categories\n"

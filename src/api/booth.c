@@ -379,10 +379,13 @@ static void screen_charging(struct req *r)
 		api_error(r, 500, "store", "the store refused the session");
 		goto out;
 	}
-	if (flag[0])
+	if (flag[0]) {
+		char whs[32];
+		snprintf(whs, sizeof(whs), "%.3f", e);
 		booths_notify(r->api->svc.booths, bi.id, "charging", false,
-			      "{\"port\":%u,\"flag\":\"%s\",\"wh\":%.1f}",
-			      (unsigned)json_num(port), flag, e);
+			      "{\"port\":%u,\"flag\":\"%s\",\"wh\":%s}",
+			      (unsigned)json_num(port), flag, whs);
+	}
 	if (!strcmp(event, "start"))
 		booths_count(r->api->svc.booths, bi.id, "charging");
 	api_json(r, 201, "{\"booth\":\"%H\",\"port\":%u,\"event\":\"%s\","

@@ -5,6 +5,7 @@
  * as CSV or GeoJSON, all or nothing).  The walk model is the store's; see
  * docs/life-circle.md.
  */
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <errno.h>
@@ -76,16 +77,37 @@ static bool category_param(struct req *r, char *buf, size_t sz)
 	return true;
 }
 
+/* A number with prec decimals, rounded: libre's %f cuts digits off,
+ * which turned 31.2747 into 31.274699. */
+struct num {
+	char s[32];
+};
+
+static struct num num(double v, int prec)
+{
+	struct num n;
+
+	(void)snprintf(n.s, sizeof(n.s), "%.*f", prec, v);
+	return n;
+}
+
+/* Degrees: 6 decimals are about 0.1 m. */
+static struct num deg(double v)
+{
+	return num(v, 6);
+}
+
 static int poi_json(struct mbuf *mb, const struct store_poi *p)
 {
 	return mbuf_printf(mb, "{\"id\":\"%H\",\"name\":\"%H\",\"name_en\":"
 			   "\"%H\",\"category\":\"%s\",\"address\":\"%H\","
-			   "\"phone\":\"%H\",\"hours\":\"%H\",\"lat\":%.6f,"
-			   "\"lon\":%.6f", store_json_esc, p->id,
+			   "\"phone\":\"%H\",\"hours\":\"%H\",\"lat\":%s,"
+			   "\"lon\":%s", store_json_esc, p->id,
 			   store_json_esc, p->name, store_json_esc,
 			   p->name_en, p->category, store_json_esc,
 			   p->address, store_json_esc, p->phone,
-			   store_json_esc, p->hours, p->lat, p->lon);
+			   store_json_esc, p->hours, deg(p->lat).s,
+			   deg(p->lon).s);
 }
 
 /* ---------- near a booth ---------- */
@@ -164,17 +186,18 @@ static int nearby(struct req *r, const struct booth_info *bi)
 		api_error(r, 500, "internal", "out of memory");
 		return ENOMEM;
 	}
-	err = mbuf_printf(nr.mb, "{\"booth\":\"%H\",\"lat\":%.6f,\"lon\":%.6f,"
-			  "\"category\":", store_json_esc, bi->id, bi->lat,
-			  bi->lon);
+	err = mbuf_printf(nr.mb, "{\"booth\":\"%H\",\"lat\":%s,\"lon\":%s,"
+			  "\"category\":", store_json_esc, bi->id,
+			  deg(bi->lat).s, deg(bi->lon).s);
 	if (c)
 		err |= mbuf_printf(nr.mb, "\"%s\",\"label\":{\"zh\":\"%s\","
 				   "\"en\":\"%s\"}", c->key, c->zh, c->en);
 	else
 		err |= mbuf_printf(nr.mb, "null,\"label\":null");
-	err |= mbuf_printf(nr.mb, ",\"minutes\":%u,\"walk\":{\"detour\":%.2f,"
-			   "\"m_per_min\":%.0f},\"items\":[", q.minutes,
-			   STORE_POI_DETOUR, STORE_POI_M_PER_MIN);
+	err |= mbuf_printf(nr.mb, ",\"minutes\":%u,\"walk\":{\"detour\":%s,"
+			   "\"m_per_min\":%u},\"items\":[", q.minutes,
+			   num(STORE_POI_DETOUR, 2).s,
+			   (unsigned)STORE_POI_M_PER_MIN);
 	if (err) {
 		api_error(r, 500, "internal", "out of memory");
 		goto out;

@@ -590,15 +590,43 @@ static void nearby_matches_brute_force(void)
 						0.5) * 0.03,
 				centre[c][1] + (rand() / (double)RAND_MAX -
 						0.5) * 0.03,
-				"toilet", 1 + (uint32_t)(k % 15), 1};
+				"toilet", 1 + (uint32_t)(k % 15),
+				1 + (uint32_t)(k % 8)};
+			struct got g = {0};
 			uint32_t want = 0;
-			for (int i = 0; i < N; i++)
-				if (gc(q.lat, q.lon, lat[i], lon[i]) * 1.3 <=
-				    q.minutes * 80.0)
-					want++;
-			CHECK_EQ(store_poi_nearby(st, &q, NULL, NULL, &total),
+			int best[8];
+			double bd[8];
+
+			/* The nearest few, by a search of every POI. */
+			for (int i = 0; i < N; i++) {
+				double d = gc(q.lat, q.lon, lat[i], lon[i]);
+				int j;
+				if (d * 1.3 > q.minutes * 80.0)
+					continue;
+				for (j = (int)(want < 8 ? want : 8); j > 0 &&
+				     bd[j - 1] > d; j--) {
+					if (j < 8) {
+						bd[j] = bd[j - 1];
+						best[j] = best[j - 1];
+					}
+				}
+				if (j < 8) {
+					bd[j] = d;
+					best[j] = i;
+				}
+				want++;
+			}
+			CHECK_EQ(store_poi_nearby(st, &q, got_hit, &g, &total),
 				 0);
 			CHECK_EQ(total, want);
+			CHECK_EQ(g.n, want < q.limit ? want : q.limit);
+			for (size_t j = 0; j < g.n && j < 8; j++) {
+				char id[32];
+				re_snprintf(id, sizeof(id), "r%zu-%d", c,
+					    best[j]);
+				CHECK_STR(g.h[j].poi.id, id);
+				CHECK(fabs(g.h[j].distance_m - bd[j]) < 1e-6);
+			}
 		}
 	}
 	mem_deref(mb);
