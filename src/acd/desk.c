@@ -758,18 +758,6 @@ int desk_feature(struct desk *d, const char *caller, const char *code,
 
 /* ---------- the site ---------- */
 
-static int bad(char *err, size_t errsz, const char *file, unsigned line,
-	       const char *fmt, ...)
-{
-	char msg[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	re_snprintf(err, errsz, "%s:%u: %s", file, line, msg);
-	return EINVAL;
-}
 
 bool desk_queue_known(const struct json *root, const char *name)
 {
@@ -788,7 +776,7 @@ static int num(const struct json *o, const char *key, uint32_t def,
 		return 0;
 	if (json_type(j) != JSON_NUMBER || v < 0 || v > max ||
 	    v != (double)(uint32_t)v)
-		return bad(err, errsz, file, json_line(j), "\"%s\" must be a "
+		return json_fail(err, errsz, file, json_line(j), "\"%s\" must be a "
 			   "whole number from 0 to %u", key, max);
 	*out = (uint32_t)v;
 	return 0;
@@ -843,10 +831,10 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 	list_init(&qs);
 	list_init(&ags);
 	if (queues && json_type(queues) != JSON_OBJECT)
-		return bad(err, errsz, file, json_line(queues), "\"queues\" "
+		return json_fail(err, errsz, file, json_line(queues), "\"queues\" "
 			   "must be an object");
 	if (agents && json_type(agents) != JSON_OBJECT)
-		return bad(err, errsz, file, json_line(agents), "\"agents\" "
+		return json_fail(err, errsz, file, json_line(agents), "\"agents\" "
 			   "must be an object");
 	e = acd_alloc(&acd, offer_handler, d);
 	if (e)
@@ -860,7 +848,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		int s;
 
 		if (json_type(o) != JSON_OBJECT) {
-			e = bad(err, errsz, file, json_line(o), "queue \"%s\" "
+			e = json_fail(err, errsz, file, json_line(o), "queue \"%s\" "
 				"must be an object", name);
 			break;
 		}
@@ -871,7 +859,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			char pat[40];
 			re_snprintf(pat, sizeof(pat), " %s ", json_key(o, k));
 			if (!strstr(keys, pat))
-				e = bad(err, errsz, file, json_key_line(o, k),
+				e = json_fail(err, errsz, file, json_key_line(o, k),
 					"queue \"%s\" has no setting \"%s\"",
 					name, json_key(o, k));
 		}
@@ -879,7 +867,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			break;
 		s = strat ? acd_strategy_parse(strat) : ACD_LONGEST_IDLE;
 		if (s < 0) {
-			e = bad(err, errsz, file, json_line(json_get(o,
+			e = json_fail(err, errsz, file, json_line(json_get(o,
 				"strategy")), "unknown strategy \"%s\" "
 				"(ringall, longest-idle, round-robin, "
 				"fewest-calls, least-talk-time, random, "
@@ -912,7 +900,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			const char *key = k ? "leave_empty" : "join_empty";
 			const struct json *b = json_get(o, key);
 			if (b && json_type(b) != JSON_BOOL) {
-				e = bad(err, errsz, file, json_line(b), "\"%s\""
+				e = json_fail(err, errsz, file, json_line(b), "\"%s\""
 					" must be true or false", key);
 				break;
 			}
@@ -925,7 +913,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			break;
 		e = acd_queue_add(acd, &dq->q, name, (enum acd_strategy)s);
 		if (e) {
-			e = bad(err, errsz, file, json_key_line(queues, i),
+			e = json_fail(err, errsz, file, json_key_line(queues, i),
 				"queue name \"%s\" is too long (at most %u "
 				"bytes)", name, NAME_LEN - 1);
 			break;
@@ -942,19 +930,19 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		struct dagent *da;
 
 		if (sk && json_type(sk) != JSON_OBJECT) {
-			e = bad(err, errsz, file, json_line(sk), "agent \"%s\":"
+			e = json_fail(err, errsz, file, json_line(sk), "agent \"%s\":"
 				" \"skills\" must be an object of skill: level",
 				id);
 			break;
 		}
 		if (ql && json_type(ql) != JSON_ARRAY) {
-			e = bad(err, errsz, file, json_line(ql), "agent \"%s\":"
+			e = json_fail(err, errsz, file, json_line(ql), "agent \"%s\":"
 				" \"queues\" must be a list of queue names", id);
 			break;
 		}
 		if (json_type(o) != JSON_OBJECT || !account || !*account ||
 		    strlen(account) >= STORE_USER_MAX) {
-			e = bad(err, errsz, file, json_line(o), "agent \"%s\" "
+			e = json_fail(err, errsz, file, json_line(o), "agent \"%s\" "
 				"needs an \"account\" (its SIP account)", id);
 			break;
 		}
@@ -969,7 +957,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		str_ncpy(da->account, account, sizeof(da->account));
 		e = acd_agent_add(acd, &da->ag, id);
 		if (e) {
-			e = bad(err, errsz, file, json_line(o), "agent \"%s\" "
+			e = json_fail(err, errsz, file, json_line(o), "agent \"%s\" "
 				"is listed twice or its name is too long", id);
 			break;
 		}
@@ -977,7 +965,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		{
 			const struct json *sv = json_get(o, "supervisor");
 			if (sv && json_type(sv) != JSON_BOOL) {
-				e = bad(err, errsz, file, json_line(sv),
+				e = json_fail(err, errsz, file, json_line(sv),
 					"\"supervisor\" must be true or "
 					"false");
 				break;
@@ -989,7 +977,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			struct acd_queue *q = qn ? acd_queue_find(acd, qn) :
 				NULL;
 			if (!q)
-				e = bad(err, errsz, file,
+				e = json_fail(err, errsz, file,
 					json_line(json_at(ql, k)), "agent "
 					"\"%s\": no queue \"%s\"", id,
 					qn ? qn : "?");
@@ -1002,7 +990,7 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			double v = json_num(lv);
 			if (s < 0 || json_type(lv) != JSON_NUMBER || v < 1 ||
 			    v > 10 || v != (int)v)
-				e = bad(err, errsz, file,
+				e = json_fail(err, errsz, file,
 					json_key_line(sk, k), "skill \"%s\" "
 					"needs a level from 1 to 10",
 					json_key(sk, k));

@@ -11,18 +11,6 @@
 #include "booth/booth.h"
 #include "booth/booth_int.h"
 
-static int bad(char *err, size_t errsz, const char *file, unsigned line,
-	       const char *fmt, ...)
-{
-	char why[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	re_snprintf(err, errsz, "%s:%u: %s", file, line, why);
-	return EINVAL;
-}
 
 static bool id_ok(const char *s)
 {
@@ -40,13 +28,13 @@ static int text(const struct json *o, const char *key, bool need, char *dst,
 
 	if (!v) {
 		if (need)
-			return bad(err, errsz, file, json_line(o), "booth "
+			return json_fail(err, errsz, file, json_line(o), "booth "
 				   "needs \"%s\"", key);
 		dst[0] = '\0';
 		return 0;
 	}
 	if (json_type(v) != JSON_STRING || strlen(json_str(v)) >= sz)
-		return bad(err, errsz, file, json_line(v), "\"%s\" must be a "
+		return json_fail(err, errsz, file, json_line(v), "\"%s\" must be a "
 			   "string of at most %zu bytes", key, sz - 1);
 	str_ncpy(dst, json_str(v), sz);
 	return 0;
@@ -64,18 +52,18 @@ int booths_parse(const struct json *o, const char *file,
 
 	memset(sb, 0, sizeof(*sb));
 	if (json_type(o) != JSON_OBJECT)
-		return bad(err, errsz, file, json_line(o), "a booth is an "
+		return json_fail(err, errsz, file, json_line(o), "a booth is an "
 			   "object");
 	for (size_t k = 0; k < json_count(o); k++) {
 		re_snprintf(pat, sizeof(pat), " %s ", json_key(o, k));
 		if (!strstr(allowed, pat))
-			return bad(err, errsz, file, json_key_line(o, k),
+			return json_fail(err, errsz, file, json_key_line(o, k),
 				   "unknown booth field \"%s\"",
 				   json_key(o, k));
 	}
 	e = text(o, "id", true, sb->id, sizeof(sb->id), file, err, errsz);
 	if (!e && !id_ok(sb->id))
-		e = bad(err, errsz, file, json_line(json_get(o, "id")), "a "
+		e = json_fail(err, errsz, file, json_line(json_get(o, "id")), "a "
 			"booth id is 1-31 of a-z 0-9 - _");
 	if (!e)
 		e = text(o, "name", true, sb->name, sizeof(sb->name), file,
@@ -100,7 +88,7 @@ int booths_parse(const struct json *o, const char *file,
 		v = json_get(o, key);
 		if (!v || json_type(v) != JSON_NUMBER ||
 		    json_num(v) < -lim || json_num(v) > lim)
-			e = bad(err, errsz, file, v ? json_line(v) :
+			e = json_fail(err, errsz, file, v ? json_line(v) :
 				json_line(o), "\"%s\" must be a number of "
 				"degrees from %d to %d", key, -lim, lim);
 		else if (i)
@@ -112,7 +100,7 @@ int booths_parse(const struct json *o, const char *file,
 	if (!e && v && (json_type(v) != JSON_NUMBER || json_num(v) < 0 ||
 			json_num(v) > 64 ||
 			json_num(v) != (double)(uint32_t)json_num(v)))
-		e = bad(err, errsz, file, json_line(v), "\"ports\" must be a "
+		e = json_fail(err, errsz, file, json_line(v), "\"ports\" must be a "
 			"whole number from 0 to 64");
 	else if (!e && v)
 		sb->ports = (uint32_t)json_num(v);
@@ -130,7 +118,7 @@ int booths_site_load(struct booths *b, const struct json *root,
 	if (!list)
 		return 0;
 	if (json_type(list) != JSON_ARRAY)
-		return bad(err, errsz, file, json_line(list), "\"booths\" is "
+		return json_fail(err, errsz, file, json_line(list), "\"booths\" is "
 			   "an array of booths");
 	for (size_t i = 0; i < json_count(list) && !e; i++) {
 		const struct json *o = json_at(list, i);
@@ -140,7 +128,7 @@ int booths_site_load(struct booths *b, const struct json *root,
 			const char *other = json_str(json_get(json_at(list, j),
 							      "id"));
 			if (other && !strcmp(other, sb.id))
-				e = bad(err, errsz, file, json_line(o), "booth "
+				e = json_fail(err, errsz, file, json_line(o), "booth "
 					"\"%s\" is listed twice", sb.id);
 		}
 		if (e || !b)

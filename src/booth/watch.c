@@ -500,18 +500,6 @@ int watch_volunteer_auth(struct watch *w, const char *token,
 	return store_volunteer_by_token(w->st, hash, v);
 }
 
-static int bad(char *err, size_t errsz, const char *file, unsigned line,
-	       const char *fmt, ...)
-{
-	char why[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	re_snprintf(err, errsz, "%s:%u: %s", file, line, why);
-	return EINVAL;
-}
 
 static int text(const struct json *o, const char *key, bool need, char *dst,
 		size_t sz, const char *file, char *err, size_t errsz)
@@ -520,7 +508,7 @@ static int text(const struct json *o, const char *key, bool need, char *dst,
 
 	if (!v) {
 		if (need)
-			return bad(err, errsz, file, json_line(o), "a volunteer"
+			return json_fail(err, errsz, file, json_line(o), "a volunteer"
 				   " needs \"%s\"", key);
 		dst[0] = '\0';
 		return 0;
@@ -528,7 +516,7 @@ static int text(const struct json *o, const char *key, bool need, char *dst,
 	if (json_type(v) != JSON_STRING || strlen(json_str(v)) >= sz ||
 	    (need && !json_str(v)[0]) ||
 	    (json_str(v)[0] && !sms_text_ok(json_str(v))))
-		return bad(err, errsz, file, json_line(v), "\"%s\" must be %s"
+		return json_fail(err, errsz, file, json_line(v), "\"%s\" must be %s"
 			   "text of at most %zu bytes", key, need ?
 			   "non-empty " : "", sz - 1);
 	str_ncpy(dst, json_str(v), sz);
@@ -546,19 +534,19 @@ int watch_volunteer_parse(const struct json *o, const char *file,
 
 	memset(v, 0, sizeof(*v));
 	if (json_type(o) != JSON_OBJECT)
-		return bad(err, errsz, file, json_line(o), "a volunteer is an "
+		return json_fail(err, errsz, file, json_line(o), "a volunteer is an "
 			   "object");
 	for (size_t k = 0; k < json_count(o); k++) {
 		re_snprintf(pat, sizeof(pat), " %s ", json_key(o, k));
 		if (strlen(json_key(o, k)) > 20 || !strstr(allowed, pat))
-			return bad(err, errsz, file, json_key_line(o, k),
+			return json_fail(err, errsz, file, json_key_line(o, k),
 				   "unknown volunteer field \"%s\"",
 				   json_key(o, k));
 	}
 	e = text(o, "id", true, v->id, sizeof(v->id), file, err, errsz);
 	n = strlen(v->id);
 	if (!e && strspn(v->id, "abcdefghijklmnopqrstuvwxyz0123456789-_") != n)
-		e = bad(err, errsz, file, json_line(json_get(o, "id")), "a "
+		e = json_fail(err, errsz, file, json_line(json_get(o, "id")), "a "
 			"volunteer id is 1-31 of a-z 0-9 - _");
 	if (!e)
 		e = text(o, "name", true, v->name, sizeof(v->name), file, err,
@@ -567,7 +555,7 @@ int watch_volunteer_parse(const struct json *o, const char *file,
 		e = text(o, "phone", true, v->phone, sizeof(v->phone), file,
 			 err, errsz);
 	if (!e && !sms_number_ok(v->phone))
-		e = bad(err, errsz, file, json_line(json_get(o, "phone")),
+		e = json_fail(err, errsz, file, json_line(json_get(o, "phone")),
 			"\"phone\" must be a number of 3-20 digits, + first "
 			"allowed");
 	if (!e)
@@ -579,10 +567,10 @@ int watch_volunteer_parse(const struct json *o, const char *file,
 	if (!e && !v->kind[0])
 		str_ncpy(v->kind, "volunteer", sizeof(v->kind));
 	if (!e && strcmp(v->kind, "volunteer") && strcmp(v->kind, "office"))
-		e = bad(err, errsz, file, json_line(json_get(o, "kind")),
+		e = json_fail(err, errsz, file, json_line(json_get(o, "kind")),
 			"\"kind\" is volunteer or office");
 	if (!e && !strcmp(v->district, "*") && strcmp(v->kind, "office"))
-		e = bad(err, errsz, file, json_line(json_get(o, "district")),
+		e = json_fail(err, errsz, file, json_line(json_get(o, "district")),
 			"only an office (the 12345 operations) covers "
 			"district \"*\"");
 	if (!e)
@@ -590,7 +578,7 @@ int watch_volunteer_parse(const struct json *o, const char *file,
 			 sizeof(v->escalation), file, err, errsz);
 	if (!e && v->escalation[0] && (strcmp(v->kind, "office") ||
 				       !sms_number_ok(v->escalation)))
-		e = bad(err, errsz, file, json_line(json_get(o, "escalation")),
+		e = json_fail(err, errsz, file, json_line(json_get(o, "escalation")),
 			"\"escalation\" is an office's escalation number (3-20 "
 			"digits)");
 	if (!e)
@@ -598,7 +586,7 @@ int watch_volunteer_parse(const struct json *o, const char *file,
 			 err, errsz);
 	n = strlen(v->token);
 	if (!e && n && (n < 32 || strspn(v->token, "0123456789abcdef") != n))
-		e = bad(err, errsz, file, json_line(json_get(o, "token")),
+		e = json_fail(err, errsz, file, json_line(json_get(o, "token")),
 			"\"token\" is 32-64 hex digits (a-f 0-9)");
 	return e;
 }
@@ -637,7 +625,7 @@ int watch_site_load(struct watch *w, const struct json *root,
 	if (!list)
 		return 0;
 	if (json_type(list) != JSON_ARRAY)
-		return bad(err, errsz, file, json_line(list), "\"volunteers\" "
+		return json_fail(err, errsz, file, json_line(list), "\"volunteers\" "
 			   "is an array of volunteers");
 	for (size_t i = 0; i < json_count(list) && !e; i++) {
 		const struct json *o = json_at(list, i);
@@ -646,7 +634,7 @@ int watch_site_load(struct watch *w, const struct json *root,
 			const char *other = json_str(json_get(json_at(list, j),
 							      "id"));
 			if (other && !strcmp(other, v.id))
-				e = bad(err, errsz, file, json_line(o),
+				e = json_fail(err, errsz, file, json_line(o),
 					"volunteer \"%s\" is listed twice",
 					v.id);
 		}

@@ -48,14 +48,13 @@ static const char *type_keys[N_TYPES] = {
 
 static int bad(struct ctx *c, unsigned line, const char *fmt, ...)
 {
-	char msg[300];
 	va_list ap;
+	int e;
 
 	va_start(ap, fmt);
-	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	e = json_vfail(c->err, c->errsz, c->file, line, fmt, ap);
 	va_end(ap);
-	re_snprintf(c->err, c->errsz, "%s:%u: %s", c->file, line, msg);
-	return EINVAL;
+	return e;
 }
 
 int key_index(char key)

@@ -945,3 +945,25 @@ int json_encode(struct mbuf *mb, const struct json *j)
 		err = mbuf_write_u8(mb, j->type == JSON_ARRAY ? ']' : '}');
 	return err;
 }
+
+int json_vfail(char *err, size_t errsz, const char *file, unsigned line,
+	       const char *fmt, va_list ap)
+{
+	char why[400];
+
+	(void)re_vsnprintf(why, sizeof(why), fmt, ap);
+	re_snprintf(err, errsz, "%s:%u: %s", file, line, why);
+	return EINVAL;
+}
+
+int json_fail(char *err, size_t errsz, const char *file, unsigned line,
+	      const char *fmt, ...)
+{
+	va_list ap;
+	int e;
+
+	va_start(ap, fmt);
+	e = json_vfail(err, errsz, file, line, fmt, ap);
+	va_end(ap);
+	return e;
+}

@@ -4,6 +4,7 @@
 #ifndef LAOYOU_JSON_H
 #define LAOYOU_JSON_H
 #include <stddef.h>
+#include <stdarg.h>
 #include <stdbool.h>
 /* <re.h> declares libre's own JSON_STRING, JSON_BOOL and JSON_NULL (from
  * re_json.h, which has no guard of its own).  C cannot redeclare them, so
@@ -24,6 +25,13 @@ enum json_type {
 #define JSON_OBJECT LY_JSON_OBJECT
 
 struct json;
+
+/** Write "file:line: why" (why printed from fmt) into err; EINVAL. */
+int json_fail(char *err, size_t errsz, const char *file, unsigned line,
+	      const char *fmt, ...);
+/** json_fail with a va_list. */
+int json_vfail(char *err, size_t errsz, const char *file, unsigned line,
+	       const char *fmt, va_list ap);
 
 /** Parse text (len bytes, need not be NUL-terminated); on error write "LINE: what is wrong" into err and return EBADMSG. *jp is set only on success; mem_deref(root) frees the whole tree. */
 int json_parse(struct json **jp, const char *text, size_t len, char *err,

@@ -132,14 +132,13 @@ struct imp {
 
 static int bad(struct imp *im, unsigned line, const char *fmt, ...)
 {
-	char why[400];
 	va_list ap;
+	int e;
 
 	va_start(ap, fmt);
-	(void)re_vsnprintf(why, sizeof(why), fmt, ap);
+	e = json_vfail(im->err, im->errsz, im->file, line, fmt, ap);
 	va_end(ap);
-	re_snprintf(im->err, im->errsz, "%s:%u: %s", im->file, line, why);
-	return EINVAL;
+	return e;
 }
 
 /* Well-formed UTF-8 (no overlong forms, no surrogates). */
