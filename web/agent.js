@@ -1,12 +1,14 @@
 /*
  * The agent desktop: the agent's own state (ready, not ready with a
  * reason, logged out), the screen pop when the ACD rings this agent
- * (queue event RING or CONNECT naming it), the wrap-up form once the call
- * ends, the open call-back tasks and a click-to-call box.
+ * (queue event RING or CONNECT naming it) — with the caller's card for a
+ * booth or an elder's one-touch device (GET /api/v1/callers/{account}) —
+ * the wrap-up form once the call ends, the open call-back tasks and a
+ * click-to-call box.
  */
-import {api, connectEvents, debounce, el, errorText, fmtLanguage, fmtPath,
-	fmtTime, has, initChrome, say, sayNow, session, start, stateBadge,
-	stateName, t} from './app.js';
+import {ApiError, api, connectEvents, debounce, el, errorText, fmtLanguage,
+	fmtPath, fmtTime, getLang, has, initChrome, say, sayNow, session,
+	start, stateBadge, stateName, t} from './app.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -15,6 +17,65 @@ let state = '', reason = '';
 let pop = null;      /* {call, caller, hotline, language, path, queue, phase} */
 let wrap = null;     /* the call to wrap up: {call, caller, hotline} */
 const waiting = new Map();   /* queue → callers waiting */
+let card = null;     /* the caller's card: {call, caller, data} (data null: none) */
+
+/* The caller card's own strings (app.js holds the shared ones). */
+const CARD = {
+	zh: {
+		'cc.booth': '电话亭来电',
+		'cc.elder': '助老一键通 · 老人资料',
+		'cc.booth.name': '电话亭',
+		'cc.name': '姓名',
+		'cc.address': '地址',
+		'cc.district': '区',
+		'cc.position': '位置',
+		'cc.map': '在地图上查看（新窗口）',
+		'cc.online': '电话亭状态',
+		'cc.online.yes': '在线',
+		'cc.online.no': '离线',
+		'cc.conditions': '健康情况',
+		'cc.ext': '回拨分机',
+		'cc.contacts': '紧急联系人（按呼叫顺序）',
+		'cc.contacts.booth': '升级联系人（按呼叫顺序）',
+		'cc.call': '拨打',
+		'cc.call.label': '拨打{name}（{relation}）{number}',
+		'cc.noprofile': '这台一键通设备还没有登记老人资料。',
+		'cc.loading': '正在读取来电者资料…',
+		'cc.shown': '已显示来电者资料：{who}',
+		'cb.kind.elder': '助老求助回拨',
+	},
+	en: {
+		'cc.booth': 'Call from a phone booth',
+		'cc.elder': 'One-touch elder help · profile',
+		'cc.booth.name': 'Booth',
+		'cc.name': 'Name',
+		'cc.address': 'Address',
+		'cc.district': 'District',
+		'cc.position': 'Position',
+		'cc.map': 'Show on a map (new window)',
+		'cc.online': 'Booth status',
+		'cc.online.yes': 'online',
+		'cc.online.no': 'offline',
+		'cc.conditions': 'Health notes',
+		'cc.ext': 'Call-back extension',
+		'cc.contacts': 'Emergency contacts (in calling order)',
+		'cc.contacts.booth': 'Escalation contacts (in calling order)',
+		'cc.call': 'Call',
+		'cc.call.label': 'Call {name} ({relation}) on {number}',
+		'cc.noprofile': 'No elder profile is registered for this device yet.',
+		'cc.loading': 'Reading the caller\'s details…',
+		'cc.shown': 'Caller details shown: {who}',
+		'cb.kind.elder': 'Elder help call-back',
+	},
+};
+
+function ct(key, vars) {
+	const table = CARD[getLang()] || CARD.zh;
+	let s = table[key] !== undefined ? table[key] : CARD.zh[key];
+	if (vars)
+		s = s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m));
+	return s;
+}
 
 /* ---------- my state ---------- */
 
@@ -91,6 +152,7 @@ function renderPop() {
 	$('pop').hidden = !pop;
 	if (!pop) {
 		sayNow($('pop-status'), '');
+		renderCard();
 		return;
 	}
 	sayNow($('pop-status'), t('pop.' + pop.phase));
@@ -101,6 +163,7 @@ function renderPop() {
 	$('pop-path').dataset.raw = pop.path || '';
 	$('pop-queue').textContent = pop.queue || '—';
 	$('pop-call').textContent = pop.call || '—';
+	renderCard();
 }
 
 function popFrom(d, phase) {
@@ -115,6 +178,106 @@ function popFrom(d, phase) {
 		phase,
 	};
 	renderPop();
+	loadCard();
+}
+
+/* ---------- the caller's card (booth or elder) ---------- */
+
+function fact(key, value, cls) {
+	if (value === undefined || value === null || value === '')
+		return [];
+	const dd = el('dd', {class: cls}, value);
+	return [el('dt', {text: ct(key)}), dd];
+}
+
+function renderCard() {
+	const box = $('caller-card');
+	const d = card && pop && card.call === pop.call ? card.data : null;
+	box.hidden = !d;
+	if (!d)
+		return;
+	const facts = [];
+	let contacts = [];
+	let title, note = '';
+	if (d.kind === 'booth') {
+		const b = d.booth;
+		const en = getLang() === 'en' && b.name_en;
+		title = ct('cc.booth');
+		const lat = Number(b.lat).toFixed(6), lon = Number(b.lon).toFixed(6);
+		facts.push(...fact('cc.booth.name', `${en ? b.name_en : b.name} (${b.id})`, 'cc-name'),
+			   ...fact('cc.address', b.address, 'cc-address'),
+			   ...fact('cc.district', b.district),
+			   ...fact('cc.position', el('span', {},
+				   el('span', {class: 'cc-coords', text: `${lat}, ${lon}`}), ' ',
+				   el('a', {href: `https://www.openstreetmap.org/?mlat=${lat}&mlon=${lon}#map=18/${lat}/${lon}`,
+					    target: '_blank', rel: 'noopener noreferrer',
+					    text: ct('cc.map')}))),
+			   ...fact('cc.online', ct(b.online ? 'cc.online.yes' : 'cc.online.no')),
+			   ...fact('cc.ext', d.ext));
+		contacts = d.contacts || [];
+	}
+	else {
+		const p = d.profile;
+		title = ct('cc.elder');
+		if (!p) {
+			note = ct('cc.noprofile');
+			facts.push(...fact('cc.ext', d.ext));
+		}
+		else {
+			facts.push(...fact('cc.name', p.name, 'cc-name'),
+				   ...fact('cc.address', p.address, 'cc-address'),
+				   ...fact('cc.district', p.district),
+				   ...fact('cc.conditions', p.conditions, 'cc-conditions'),
+				   ...fact('cc.ext', d.ext));
+			contacts = p.contacts || [];
+		}
+	}
+	$('cc-h').textContent = title;
+	$('cc-note').textContent = note;
+	$('cc-note').hidden = !note;
+	$('cc-facts').replaceChildren(...facts);
+	$('cc-contacts-h').textContent = ct(d.kind === 'booth' ? 'cc.contacts.booth' : 'cc.contacts');
+	$('cc-contacts-h').hidden = contacts.length === 0;
+	$('cc-contacts').hidden = contacts.length === 0;
+	$('cc-contacts').replaceChildren(...contacts.map((c) => el('li', {},
+		el('span', {class: 'cc-contact', text: c.name}),
+		c.relation ? el('span', {class: 'cc-relation', text: c.relation}) : null,
+		el('span', {class: 'cc-number', text: c.number}),
+		el('button', {type: 'button', class: 'small', text: ct('cc.call'),
+			      'aria-label': ct('cc.call.label', {name: c.name,
+								 relation: c.relation || '—', number: c.number}),
+			      onclick: () => clickToCall(c.number, $('cc-status'), $('cc-error'))}))));
+}
+
+/* The pop names the caller's account: a booth or an elder's device has a
+ * card; anybody else gets a 404 and none. */
+async function loadCard() {
+	if (!pop || !pop.caller) {
+		renderCard();
+		return;
+	}
+	if (card && card.call === pop.call && card.caller === pop.caller) {
+		renderCard();
+		return;
+	}
+	const want = {call: pop.call, caller: pop.caller, data: null};
+	card = want;
+	renderCard();
+	try {
+		const d = await api('GET', `/api/v1/callers/${encodeURIComponent(want.caller)}`);
+		if (card !== want)
+			return;
+		want.data = d;
+		renderCard();
+		const who = d.kind !== 'booth' ? (d.profile ? d.profile.name : d.account) :
+			getLang() === 'en' && d.booth.name_en ? d.booth.name_en : d.booth.name;
+		say($('cc-status'), ct('cc.shown', {who}));
+	} catch (e) {
+		if (card !== want)
+			return;
+		if (!(e instanceof ApiError && e.status === 404))
+			say($('cc-error'), errorText(e));
+	}
 }
 
 function endCall() {
@@ -199,6 +362,8 @@ async function loadQueues() {
 function kindOf(recording) {
 	if (recording === 'missed')
 		return t('cb.kind.missed');
+	if (recording === 'elder')
+		return ct('cb.kind.elder');
 	return recording ? t('cb.kind.message') : t('cb.kind.callback');
 }
 

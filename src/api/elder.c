@@ -253,6 +253,10 @@ static void caller_get(struct req *r)
 	profile = !store_elder_get(r->api->st, acc.user, pe);
 	if (r->api->svc.booths &&
 	    !booths_of_account(r->api->svc.booths, acc.user, &bi)) {
+		/* The contacts a help call from it would escalate to. */
+		if (!profile)
+			memset(pe, 0, sizeof(*pe));
+		(void)elder_booth_contacts(r->api->st, bi.district, pe);
 		err = mbuf_printf(mb, "{\"account\":\"%H\",\"ext\":\"%H\","
 				  "\"kind\":\"booth\",\"booth\":{\"id\":"
 				  "\"%H\",\"name\":\"%H\",\"name_en\":\"%H\","
@@ -266,8 +270,7 @@ static void caller_get(struct req *r)
 				  store_json_esc, bi.district, bi.lat, bi.lon,
 				  bi.online ? "true" : "false", bi.lang);
 		if (!err)
-			err = profile ? contacts_json(mb, pe) :
-				mbuf_write_str(mb, "[]");
+			err = contacts_json(mb, pe);
 		if (!err)
 			err = mbuf_write_str(mb, "}");
 	}

@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "store/store.h"
 #include "store/elder.h"
+#include "store/notify.h"
 #include "media/audio.h"
 #include "call/call.h"
 #include "acd/desk.h"
@@ -32,7 +33,7 @@
 
 /* Above anything a flow can ask for (at most 100, +10 for a device), so
  * aging never lets an ordinary caller overtake an elder. */
-enum { ELDER_PRIORITY = 1000, FAMILY_RING_S = 20, SMS_MAX = 600 };
+enum { ELDER_PRIORITY = 1000, FAMILY_RING_S = 20 };
 
 enum prompt { P_CONNECTING, P_FAMILY, P_NOBODY, P_HOLD, P_MAX };
 static const char *const prompt_names[P_MAX] = {
@@ -65,7 +66,7 @@ struct ecall {
 	struct le le;
 	struct elder *e;
 	struct call *call;
-	struct desk_wait *w;       /* in line, ringing or talking via the desk */
+	struct desk_wait *w;       /* in line, ringing or talking (desk) */
 	struct tmr tmr;            /* the agents' time to answer */
 	enum estate state;
 	char kind[8];              /* elder, booth, other */
@@ -75,7 +76,7 @@ struct ecall {
 	bool has_profile;
 	struct store_elder prof;
 	uint32_t next;             /* the contact to ring next (from 0) */
-	uint32_t ringing;          /* the contact ringing now (from 1), 0 none */
+	uint32_t ringing;          /* the contact ringing (from 1), 0 none */
 	bool callback;             /* a call-back task was left */
 	char outcome[16];
 	char answered_by[64];
@@ -288,6 +289,8 @@ static void ring_next(struct ecall *ec)
 		ec->e->cf.ring_timeout_s : FAMILY_RING_S;
 	char detail[64];
 
+	/* The numbers are the profile's, not the elder's choice. */
+	call_allow_outside(ec->call);
 	while (ec->has_profile && ec->next < ec->prof.ncontacts) {
 		uint32_t k = ++ec->next;
 		const char *number = ec->prof.contacts[k - 1].number;
@@ -330,18 +333,23 @@ static void sms_all(struct ecall *ec)
 			call_caller(ec->call);
 		where = ec->prof.address;
 	}
-	err = re_sdprintf(&text, ec->booth ?
-			  "【老友助老】有老人在%s（%s）按下了一键求助，坐席"
-			  "暂未接听，我们正在依次致电联系人，请尽快前往或"
-			  "回电。Hello Laoyou elder help: someone at the "
-			  "booth %s (%s) pressed the help button and no agent"
-			  " was free; we are calling the contacts in turn." :
-			  "【老友助老】%s（%s）按下了一键求助，坐席暂未接听，"
-			  "我们正在依次致电家属，请尽快联系。Hello Laoyou "
-			  "elder help: %s (%s) pressed the help button and "
-			  "no agent was free; we are calling the family in "
-			  "turn. Please get in touch.", who, where, who,
-			  where);
+	/* In the elder's language: the family reads what the elder speaks;
+	 * a booth's contacts are its district's, in Chinese. */
+	if (ec->booth || strcmp(ec->lang, "en"))
+		err = re_sdprintf(&text, ec->booth ?
+				  "【老友助老】有人在%s（%s）按下了一键求助，"
+				  "坐席暂未接听，我们正在依次致电联系人，请尽快"
+				  "前往或回电。" :
+				  "【老友助老】%s（%s）按下了一键求助，坐席暂未"
+				  "接听，我们正在依次致电家属，请尽快联系。",
+				  who, where);
+	else
+		err = re_sdprintf(&text, "Laoyou elder help: %s (%s) "
+				  "pressed the help button and no agent was "
+				  "free; we are calling the family in turn. "
+				  "Please get in touch.", who, where);
+	if (err)
+		text = mem_deref(text);
 	re_snprintf(ref, sizeof(ref), "elder:%s", call_id(ec->call));
 	for (uint32_t i = 0; i < ec->prof.ncontacts; i++) {
 		const struct store_elder_contact *ct = &ec->prof.contacts[i];
@@ -533,11 +541,50 @@ static void close_handler(struct call *c, void *arg)
 		callback_leave(ec);
 		outcome(ec, "hung-up", "", "", true);
 	}
-	else {
-		outcome(ec, ec->outcome, ec->answered_by, ec->number, true);
+	else if (store_elder_call_end(ec->e->st, call_id(ec->call),
+				      ec->outcome, ec->answered_by,
+				      ec->number, clock_wall_ms())) {
+		log_msg(LOG_ERROR, call_id(ec->call), "elder: the end of the "
+			"help call not stored");
 	}
 	screen(ec, "ended");
 	mem_deref(ec);
+}
+
+static void office_one(const struct store_volunteer *v, void *arg)
+{
+	struct store_elder *pe = arg;
+	const char *numbers[2] = {v->phone, v->escalation};
+
+	if (strcmp(v->kind, "office"))
+		return;
+	for (int i = 0; i < 2; i++) {
+		struct store_elder_contact *ct;
+		bool seen = !numbers[i][0];
+
+		for (uint32_t k = 0; k < pe->ncontacts && !seen; k++)
+			seen = !strcmp(pe->contacts[k].number, numbers[i]);
+		if (seen || pe->ncontacts >= ELDER_CONTACTS_MAX)
+			continue;
+		ct = &pe->contacts[pe->ncontacts++];
+		str_ncpy(ct->name, v->name, sizeof(ct->name));
+		str_ncpy(ct->relation, i ? "社区值班" : "社区",
+			 sizeof(ct->relation));
+		str_ncpy(ct->number, numbers[i], sizeof(ct->number));
+	}
+}
+
+int elder_booth_contacts(struct store *st, const char *district,
+			 struct store_elder *pe)
+{
+	int err;
+
+	if (pe->ncontacts)
+		return 0;
+	err = store_volunteer_list(st, district, office_one, pe);
+	if (!err)
+		err = store_volunteer_list(st, "*", office_one, pe);
+	return err;
 }
 
 static bool claim_handler(const char *dialled, void *arg)
@@ -575,6 +622,15 @@ static void start_handler(struct call *c, void *arg)
 		str_ncpy(ec->kind, "booth", sizeof(ec->kind));
 		if (ec->bi.lang[0])
 			str_ncpy(ec->lang, ec->bi.lang, sizeof(ec->lang));
+		/* A booth has no family: its own contacts if it has any,
+		 * else its district's community office. */
+		if (!ec->has_profile)
+			memset(&ec->prof, 0, sizeof(ec->prof));
+		if (elder_booth_contacts(e->st, ec->bi.district, &ec->prof))
+			log_msg(LOG_WARN, call_id(c), "elder: the community "
+				"offices of %s cannot be read",
+				ec->bi.district);
+		ec->has_profile = ec->has_profile || ec->prof.ncontacts;
 	}
 	else if (!store_account_get(e->st, caller, &acc) &&
 		 !strcmp(acc.kind, "elder-device")) {
@@ -587,6 +643,7 @@ static void start_handler(struct call *c, void *arg)
 		 * somebody to escalate to. */
 		str_ncpy(ec->kind, "other", sizeof(ec->kind));
 		ec->has_profile = false;
+		memset(&ec->prof, 0, sizeof(ec->prof));
 	}
 
 	call_set_hotline(c, e->cf.elder_number);

@@ -25,6 +25,11 @@ void elder_reconf(struct elder *e, const struct conf *cf);
  * "file:line: what is wrong" into err (EINVAL). */
 int  elder_parse(const struct json *o, const char *file, const char *account,
 		 struct store_elder *pe, char *err, size_t errsz);
+/** A booth's escalation contacts, if pe has none: the community offices
+ * (watch volunteers of kind office) of district, then those of every
+ * district ("*"), each office's number and then its escalation number. */
+int  elder_booth_contacts(struct store *st, const char *district,
+			  struct store_elder *pe);
 /** Load the "elders" of a site: an object of account: profile (check only
  * if e is NULL); profiles not listed are kept.  Errors read
  * "file:line: what is wrong". */

@@ -230,6 +230,12 @@ int call_set_limit(struct call *c, uint32_t limit_s, uint32_t warn_s,
 	return 0;
 }
 
+void call_allow_outside(struct call *c)
+{
+	if (c)
+		c->caller.outbound = true;
+}
+
 uint32_t call_talk_s(const struct call *c)
 {
 	if (!c || !c->bridged_mono)

@@ -110,6 +110,10 @@ int  call_transfer(struct call *c, const char *number, uint32_t ring_s);
 int  call_transfer_add(struct call *c, const char *number);
 /** Give up a transfer that is still ringing (transferh is not called). */
 void call_transfer_cancel(struct call *c);
+/** Let this call's transfers reach outside numbers although its caller
+ * may not dial them: for an application that chose the number itself (an
+ * elder's family contacts), never for a number the caller typed. */
+void call_allow_outside(struct call *c);
 /** The caller's account name. */
 const char *call_caller(const struct call *c);
 /** Record the conversation into path (mixed, or one channel per side). */

@@ -63,8 +63,8 @@ static void hup_signal(int sig)
 
 static void reload(struct server *s);
 
-/* The booths and volunteers of the site in the store join the fleet and
- * the watch (the IVR and the desk load their parts themselves). */
+/* The booths, volunteers and elder profiles of the site in the store
+ * (the IVR and the desk load their parts themselves). */
 static int site_apply(struct server *s)
 {
 	struct json *root = NULL;
@@ -78,9 +78,11 @@ static int site_apply(struct server *s)
 				     sizeof(err));
 	if (!e && root && s->watch)
 		e = watch_site_load(s->watch, root, "site", err, sizeof(err));
+	if (!e && root && s->elder)
+		e = elder_site_load(s->elder, root, "site", err, sizeof(err));
 	if (e && e != ENOENT)
-		log_error("site: the booths and volunteers were not applied: "
-			  "%s", err);
+		log_error("site: the booths, volunteers and elder profiles were "
+			  "not applied: %s", err);
 	mem_deref(root);
 	mem_deref(body);
 	return e == ENOENT ? 0 : e;
@@ -254,10 +256,10 @@ int server_run(const char *path)
 	if (!e)
 		e = watch_alloc(&s.watch, &s.cf, s.st, s.booths, s.sms);
 	if (!e)
-		e = site_apply(&s);
-	if (!e)
 		e = elder_alloc(&s.elder, &s.cf, s.cs, s.desk, s.st, s.booths,
 				s.sms);
+	if (!e)
+		e = site_apply(&s);
 	if (!e)
 		e = taxi_alloc(&s.taxi, &s.cf, s.st, s.booths);
 	if (!e && sa_isset(&s.cf.http, SA_ADDR))

@@ -18,6 +18,7 @@
 #include "acd/desk.h"
 #include "booth/booth.h"
 #include "booth/watch.h"
+#include "booth/elder.h"
 #include "site/site.h"
 
 enum { SITE_MAX = 16 * 1024 * 1024 };
@@ -88,10 +89,12 @@ static int load(const char *path, const struct conf *cf, struct json **rootp,
 		if (strcmp(k, "hotlines") && strcmp(k, "flows") &&
 		    strcmp(k, "schedules") && strcmp(k, "prompts") &&
 		    strcmp(k, "queues") && strcmp(k, "agents") &&
-		    strcmp(k, "booths") && strcmp(k, "volunteers")) {
+		    strcmp(k, "booths") && strcmp(k, "volunteers") &&
+		    strcmp(k, "elders")) {
 			re_snprintf(err, errsz, "%s:%u: unknown section \"%s\""
 				    " (hotlines, flows, schedules, prompts, "
-				    "queues, agents, booths, volunteers)", path,
+				    "queues, agents, booths, volunteers, "
+				    "elders)", path,
 				    json_key_line(*rootp, i), k);
 			return EINVAL;
 		}
@@ -102,6 +105,8 @@ static int load(const char *path, const struct conf *cf, struct json **rootp,
 		e = booths_site_load(NULL, *rootp, path, err, errsz);
 	if (!e)
 		e = watch_site_load(NULL, *rootp, path, err, errsz);
+	if (!e)
+		e = elder_site_load(NULL, *rootp, path, err, errsz);
 	if (!e)
 		e = ivr_site_load(&site, *rootp, path, cf->prompts_dir,
 				  overrides, err, errsz);

@@ -108,8 +108,8 @@ run('axe', own, async (browser, o) => {
 	const m = await newPage(browser, {name: 'admin'});
 	await signIn(m, o.url, adminUser, adminPw, 'admin.html');
 	await bothLanguages(m, 'admin', '系统管理', 'Administration');
-	check(await m.getByRole('navigation').getByRole('link').count() === 3,
-	      'the admin does not see all three pages');
+	check(await m.getByRole('navigation').getByRole('link').count() === 4,
+	      'the admin does not see all four pages');
 	await m.getByRole('link', {name: '坐席工作台'}).click();
 	await m.waitForSelector('body[data-ready="1"]');
 	check(await m.locator('#agent-unlinked').isVisible(), 'no note for a user without an agent');

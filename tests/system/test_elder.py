@@ -226,6 +226,36 @@ def kannel_fixture():
     return kannel
 
 
+def sms_received(k):
+    """Texts fakesmsc received, by number; a long text comes in parts
+    (a UDH with reference, count, part and UCS-2 data) joined here."""
+    got, parts = {}, {}
+    line_re = re.compile(r"Got message \d+: <(\S*) (\S+) (\S+) (.*)>$")
+    try:
+        with open(k.fake_out, errors="replace") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return got
+    for line in lines:
+        m = line_re.search(line)
+        if not m:
+            continue
+        to, kind, rest = m.group(2), m.group(3), m.group(4)
+        if kind == "udh":
+            udh, _, data = rest.split(" ", 2)
+            h = urllib.parse.unquote_to_bytes(udh)
+            raw = urllib.parse.unquote_to_bytes(data.replace("+", "%20"))
+            ref, total, no = h[3], h[4], h[5]
+            parts.setdefault((to, ref, total), {})[no] = raw
+        else:
+            got.setdefault(to, []).append(kannel_fixture().decode(kind, rest))
+    for (to, ref, total), ps in parts.items():
+        if len(ps) == total:
+            raw = b"".join(ps[i] for i in range(1, total + 1))
+            got.setdefault(to, []).append(raw.decode("utf-16-be"))
+    return got
+
+
 # ------------------------------------------------------------------- tests
 
 def test_elder_device_goes_first_and_reaches_an_agent():
@@ -317,11 +347,11 @@ def test_no_agent_in_time_escalates_to_the_family():
     ref = "elder:" + rec["callid"]
     if kannel:
         # Through Kannel to its fake SMSC: one message to each contact.
-        for number in (SON, DAUGHTER):
-            m = k.wait_message(lambda m: m["to"] == number, timeout=30,
-                               what=f"the SMS to {number}")
-            check("王秀英" in m["text"] and PROFILE["address"] in m["text"], m)
-        check(len(k.messages()) == 2, k.messages())
+        srv.wait_for(lambda: sorted(sms_received(k)) == sorted([SON, DAUGHTER]),
+                     timeout=30, what=f"an SMS to each contact: {sms_received(k)}")
+        for number, texts in sms_received(k).items():
+            check(len(texts) == 1 and "王秀英" in texts[0] and PROFILE["address"] in texts[0],
+                  f"to {number}: {texts}")
         k.stop()
     else:
         st, body = api(srv, "GET", "/api/v1/sms?ref=" + urllib.parse.quote(ref), token=srv.reader)
@@ -336,50 +366,76 @@ def test_no_agent_in_time_escalates_to_the_family():
             check(sms == [(1, SON), (2, DAUGHTER)], sms)
 
 
-def test_booth_without_queue_goes_to_its_contacts_then_a_call_back():
+def test_booth_without_queue_goes_to_its_district_office_then_a_call_back():
     trunk_port = free_port()
     booth = {"id": "tianai-01", "name": "甜爱路电话亭", "name_en": "Tian'ai Road booth",
              "address": "上海市虹口区甜爱路 88 号", "district": "虹口区",
              "lat": 31.2687, "lon": 121.4846, "account": "booth-tianai", "ports": 2}
+    office, duty, own = "13900000008", "13900000009", "13900000007"
+    volunteers = [
+        {"id": "hongkou-office", "name": "虹口区社区办", "phone": office, "district": "虹口区",
+         "kind": "office", "escalation": duty},
+        {"id": "wang-ayi", "name": "王阿姨", "phone": "13800001111", "district": "虹口区"},
+        {"id": "huangpu-office", "name": "黄浦区社区办", "phone": "13900000010",
+         "district": "黄浦区", "kind": "office"}]
     srv = Laoyou({"trunk": f"sip:127.0.0.1:{trunk_port}", "elder_answer": "2",
                   "ring_timeout": "2"})
     srv.add_account("booth-tianai", "boothpw", "5001", "booth", "--outbound")
     srv.add_account("alice", "alicepw", "1001")
     path = os.path.join(srv.tmp, "site.json")
     with open(path, "w") as f:
-        json.dump(site(queue=False, extra={"booths": [booth]}), f, ensure_ascii=False)
+        json.dump(site(queue=False, extra={"booths": [booth], "volunteers": volunteers}), f,
+                  ensure_ascii=False)
     r = srv.cli("site", "import", path)
     check("imported" in r.stdout, r.stdout + r.stderr)
     srv.admin = srv.cli("token", "add", "adm", "--scopes", "admin").stdout.strip()
     srv.start()
-    office = "13900000009"
-    put_profile(srv, "booth-tianai", {"kind": "booth", "contacts": [
-        {"name": "甜爱路居委会", "relation": "社区", "number": office}]})
-    t = trunk(srv, trunk_port, "nobody-answers", calls=1)
-    c = ivr_caller(srv.tmp, "booth", "booth-tianai", "boothpw", "12349", [("wait_bye",)])
-    cap = Capture(srv.tmp, c.media_port)
-    check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=60) == 0, "booth: " + c.errors())
-    cap.stop()
-    check(t.wait(20) == 0, "trunk: " + t.errors())
-    rec = elder_record(srv)
+    t = trunk(srv, trunk_port, "nobody-answers", calls=3)
+
+    def help_call(name):
+        c = ivr_caller(srv.tmp, name, "booth-tianai", "boothpw", "12349", [("wait_bye",)])
+        c.args += ["-cid_str", name + "-%u-%p@%s"]
+        cap = Capture(srv.tmp, c.media_port)
+        check(c.run(f"127.0.0.1:{srv.sip_port}", timeout=60) == 0, f"{name}: {c.errors()}")
+        cap.stop()
+        rec = [x for x in srv.cdrs() if x["callid"].startswith(name)]
+        check(len(rec) == 1, rec)
+        return rec[0], cap
+
+    # No contacts of its own: the district's community office, its number
+    # and then its duty number (a volunteer is no office; another
+    # district's office is not this booth's).
+    rec, cap = help_call("first")
     parts = rec["path"].split(">")
     check(parts[:2] == ["elder", "elder:no-queue"] and parts[2] in ("elder:sms",
                                                                      "elder:sms-failed") and
-          parts[3:] == ["elder:family1:no-answer", "elder:nobody"], rec["path"])
+          parts[3:] == ["elder:family1:no-answer", "elder:family2:no-answer", "elder:nobody"],
+          rec["path"])
     check("the site has no queue \"elder-care\"" in srv.logtext(), "missing queue not logged")
     # The caller was told nobody could be reached, then hung up.
     want = wav_packets(os.path.join(PROMPTS, "zh", "elder_no_answer.wav"))
     check(want in cap.spurts(), f"no 'we could not reach' prompt ({want}) in {cap.spurts()}")
     check(rec["reason"] == "Elder Help Ended", rec)
-    # An agent is to call the booth back.
-    cbs = srv.sql("SELECT caller, hotline, number, recording, status FROM callbacks")
-    check(cbs == [("booth-tianai", "12349", "5001", "elder", "open")], cbs)
-    row = srv.sql("SELECT kind, booth, outcome FROM elder_calls")
-    check(row == [("booth", "tianai-01", "nobody")], row)
-    names = [s[1] for s in steps(srv, rec["callid"])]
+    log = steps(srv, rec["callid"])
+    rung = [(s[3], s[4]) for s in log if s[1] == "ring"]
+    check(rung == [("虹口区社区办", office), ("虹口区社区办", duty)], rung)
+    names = [s[1] for s in log]
     check(names[-2:] == ["nobody", "callback"] and "no-queue" in names, names)
+    # The booth's own contacts, once it has some, come instead.
+    put_profile(srv, "booth-tianai", {"kind": "booth", "contacts": [
+        {"name": "甜爱路居委会", "relation": "居委会", "number": own}]})
+    rec2, _ = help_call("second")
+    check(rec2["path"].split(">")[3:] == ["elder:family1:no-answer", "elder:nobody"],
+          rec2["path"])
+    check(t.wait(20) == 0, "trunk: " + t.errors())
+    check(trunk_invites(t) == [office, duty, own], f"the trunk was asked for {trunk_invites(t)}")
+    # An agent is to call the booth back, each time.
+    cbs = srv.sql("SELECT caller, hotline, number, recording, status FROM callbacks")
+    check(cbs == [("booth-tianai", "12349", "5001", "elder", "open")] * 2, cbs)
+    row = srv.sql("SELECT kind, booth, outcome FROM elder_calls")
+    check(row == [("booth", "tianai-01", "nobody")] * 2, row)
     usage = srv.sql("SELECT n FROM booth_usage WHERE booth='tianai-01' AND service='elder'")
-    check(usage == [(1,)], usage)
+    check(usage == [(2,)], usage)
 
 
 def test_an_elder_who_hangs_up_during_escalation_is_called_back():
@@ -498,3 +554,57 @@ def test_profiles_api_and_the_screen_pop():
     check(st == 404 and set(j) == {"error", "message"}, j)
     st, j = api(srv, "GET", f"/api/v1/callers/{WANG}", cookie=cookie)
     check(st == 200 and j["kind"] == "elder" and j["profile"] is None, j)
+
+
+def test_booth_screen_button_reaches_an_agent_and_the_screen_follows():
+    import test_api
+    booth = {"id": "tianai-01", "name": "甜爱路电话亭", "address": "上海市虹口区甜爱路 88 号",
+             "district": "虹口区", "lat": 31.2687, "lon": 121.4846, "account": "booth-tianai",
+             "ports": 2, "token": "tok-tianai-screen"}
+    srv = Laoyou({"elder_answer": "20"})
+    srv.add_account("booth-tianai", "boothpw", "5001", "booth", "--outbound")
+    srv.add_account("alice", "alicepw", "1001")
+    path = os.path.join(srv.tmp, "site.json")
+    with open(path, "w") as f:
+        json.dump(site(extra={"booths": [booth]}), f, ensure_ascii=False)
+    r = srv.cli("site", "import", path)
+    check("imported" in r.stdout, r.stdout + r.stderr)
+    srv.start()
+    alice = phone(srv, "alice", mode="bye", hold_ms=1500)
+    feature(srv, "alice", "*61")
+    # The handset (its speaker phone) picks up when laoyou rings it.
+    port = free_port()
+    handset = uas(srv.tmp, "handset", "booth-tianai", port, mode="answer")
+    handset.start(f"127.0.0.1:{srv.sip_port}")
+    check(register(srv, srv.tmp, "booth-tianai", "boothpw", port)[0] == 0, "handset registers")
+    screen = test_api.WebSocket(srv.http_port, "/api/v1/booth/ws?token=" + booth["token"])
+    check(screen.status == 101, f"screen WebSocket: {screen.status}")
+    st, j = api(srv, "POST", "/api/v1/booth/call", {"service": "elder"}, ctype="application/json")
+    check(st == 401, f"no token: {st} {j}")
+    conn = http.client.HTTPConnection("127.0.0.1", srv.http_port, timeout=10)
+    conn.request("POST", "/api/v1/booth/call", json.dumps({"service": "elder"}),
+                  {"Content-Type": "application/json",
+                   "Authorization": "Booth " + booth["token"]})
+    resp = conn.getresponse()
+    body = json.loads(resp.read())
+    conn.close()
+    check(resp.status == 201, f"the screen's help button: {resp.status} {body}")
+    check(handset.wait(40) == 0, "handset: " + handset.errors())
+    check(alice.wait(20) == 0, "alice: " + alice.errors())
+    # The screen heard each step of its help call.
+    states = []
+    deadline = time.time() + 10
+    while "ended" not in states and time.time() < deadline:
+        m = screen.recv(deadline - time.time())
+        if m is None:
+            break
+        ev = json.loads(m)
+        if ev.get("type") == "elder":
+            states.append(ev["data"]["state"])
+    screen.close()
+    check(states == ["calling", "queue", "agent", "ended"], f"the screen saw {states}")
+    rec = elder_record(srv)
+    check(rec["caller"] == "booth-tianai" and rec["callee"] == "alice" and
+          rec["path"] == "elder>elder:queue>elder:agent", rec)
+    row = srv.sql("SELECT kind, booth, outcome, answered_by FROM elder_calls")
+    check(row == [("booth", "tianai-01", "agent", "alice")], row)
