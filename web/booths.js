@@ -279,7 +279,9 @@ function renderSummary() {
 
 /* ---------- the plot ---------- */
 
-const W = 800, H = 520, PAD = 40;
+/* The plot's box: about its size on a 1280-pixel screen, so that marks
+ * and labels keep their pixel sizes. */
+const W = 1200, H = 440, PAD = 40;
 
 function svg(tag, attrs = {}, ...children) {
 	const e = document.createElementNS(SVG, tag);
@@ -432,6 +434,7 @@ async function load() {
 }
 
 const reload = debounce(() => load().catch(() => {}), 500);
+const renderSoon = debounce(render, 150);
 
 /* ---------- live ---------- */
 
@@ -479,7 +482,9 @@ function onEvent(m) {
 		reload();
 		break;
 	}
-	render();
+	/* A fleet coming back after an outage is a burst of events: draw
+	 * once for the lot (the alerts are drawn at once). */
+	renderSoon();
 }
 
 async function main() {
@@ -489,6 +494,7 @@ async function main() {
 	document.addEventListener('langchange', () => {
 		applyStrings();
 		render();
+		$('b-news').textContent = '';
 	});
 	$('b-filter').addEventListener('change', renderList);
 	$('b-alerts-clear').addEventListener('click', () => {

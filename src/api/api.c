@@ -181,6 +181,53 @@ void api_json(struct req *r, uint16_t code, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629), or 0. */
+static size_t utf8_len(const uint8_t *s)
+{
+	uint8_t lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		n = 3;
+		lo = s[0] == 0xe0 ? 0xa0 : 0x80;
+		hi = s[0] == 0xed ? 0x9f : 0xbf;
+	}
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		n = 4;
+		lo = s[0] == 0xf0 ? 0x90 : 0x80;
+		hi = s[0] == 0xf4 ? 0x8f : 0xbf;
+	}
+	else
+		return 0;
+	/* A NUL ends the string and fails these tests. */
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* Messages quote what the client sent (a path, a name), and a message
+ * cut to fit may end inside a character, but JSON is UTF-8 (RFC 8259
+ * §8.1): each byte that starts no character becomes '?'. */
+static void utf8_fix(char *s)
+{
+	uint8_t *p = (uint8_t *)s;
+
+	while (*p) {
+		size_t n = utf8_len(p);
+		if (!n)
+			*p++ = '?';
+		else
+			p += n;
+	}
+}
+
 static void verror(struct req *r, uint16_t code, const char *extra,
 		   const char *error, const char *fmt, va_list ap)
 {
@@ -188,6 +235,7 @@ static void verror(struct req *r, uint16_t code, const char *extra,
 	struct mbuf *mb = mbuf_alloc(600);
 
 	(void)re_vsnprintf(msg, sizeof(msg), fmt, ap);
+	utf8_fix(msg);
 	if (!mb || mbuf_printf(mb, "{\"error\":\"%s\",\"message\":\"%H\"}"
 			       "\n", error, store_json_esc, msg))
 		(void)http_ereply(r->conn, 500, "Internal Server Error");
@@ -222,7 +270,8 @@ static int hexval(char c)
 		c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* URL-decode p into buf; false if it does not fit or holds a NUL. */
+/* URL-decode p into buf; false if it does not fit, holds a NUL or is
+ * not UTF-8 (no name is, and handlers quote what they were given). */
 static bool decode(const char *p, size_t n, char *buf, size_t sz)
 {
 	size_t o = 0;
@@ -242,6 +291,11 @@ static bool decode(const char *p, size_t n, char *buf, size_t sz)
 		buf[o++] = c;
 	}
 	buf[o] = '\0';
+	for (size_t i = 0, len; i < o; i += len) {
+		len = utf8_len((const uint8_t *)buf + i);
+		if (!len)
+			return false;
+	}
 	return true;
 }
 
@@ -573,8 +627,13 @@ static void serve_file(struct req *r, const char *dir, const char *rel)
 
 static void page(struct req *r, const char *path)
 {
-	if (!strcmp(path, "/"))
-		path = "/index.html";
+	char index[256];
+
+	/* A folder's page is its index.html (/, /kiosk/). */
+	if (path[0] && path[strlen(path) - 1] == '/' && strlen(path) < 200) {
+		re_snprintf(index, sizeof(index), "%sindex.html", path);
+		path = index;
+	}
 	if (strstr(path, "..") || strstr(path, "//") || strlen(path) > 200) {
 		api_error(r, 404, "not_found", "no such page");
 		return;

@@ -421,9 +421,11 @@ static void screen_call(struct req *r)
 			  json_str(svc), &scode, why, sizeof(why), callid,
 			  sizeof(callid));
 	if (err) {
-		api_error(r, scode ? scode : 500, scode == 403 ? "forbidden" :
+		api_error(r, scode ? scode : 500, err == EDQUOT ?
+			  "quota_exceeded" : err == EPERM ? "not_local" :
 			  scode == 400 ? "bad_request" : scode == 409 ?
-			  "conflict" : "unavailable", "%s", why);
+			  "conflict" : scode == 404 ? "not_found" :
+			  "unavailable", "%s", why);
 		goto out;
 	}
 	api_json(r, 201, "{\"call\":\"%H\",\"booth\":\"%H\",\"state\":"

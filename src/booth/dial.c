@@ -21,8 +21,19 @@ struct dial {
 	struct booth_info bi;
 	struct call *call;
 	char target[32];
+	char callid[128];
 	bool app;                  /* an application's number */
+	bool answered;
 };
+
+/* The screen follows its call: ringing, answered, failed, ended. */
+static void news(const struct dial *d, const char *state, uint16_t scode)
+{
+	booths_notify(d->b, d->bi.id, "call", true, "{\"call\":\"%H\","
+		      "\"number\":\"%H\",\"state\":\"%s\",\"code\":%u}",
+		      store_json_esc, d->callid, store_json_esc, d->target,
+		      state, scode);
+}
 
 static void dial_destructor(void *arg)
 {
@@ -45,9 +56,12 @@ static void dial_answer(struct call *c, uint16_t scode, void *arg)
 	if (scode != 200) {
 		log_info("booth %s: the handset did not answer (%u)",
 			 d->bi.id, scode);
+		news(d, "failed", scode);
 		mem_deref(d);
 		return;
 	}
+	d->answered = true;
+	news(d, "answered", 200);
 	if (d->app) {
 		/* The application takes the call (and its handlers) over;
 		 * our reference goes, and nothing of ours may touch it. */
@@ -91,8 +105,11 @@ static void dial_unbridge(struct call *c, void *arg)
 
 static void dial_close(struct call *c, void *arg)
 {
+	struct dial *d = arg;
+
 	(void)c;
-	mem_deref(arg);
+	news(d, d->answered ? "ended" : "failed", 0);
+	mem_deref(d);
 }
 
 int booths_dial(struct booths *b, const char *id, const char *number,
@@ -157,7 +174,9 @@ int booths_dial(struct booths *b, const char *id, const char *number,
 		goto out;
 	}
 	str_ncpy(callid, call_id(d->call), csz);
+	str_ncpy(d->callid, call_id(d->call), sizeof(d->callid));
 	list_append(&b->dials, &d->le, d);
+	news(d, "ringing", 0);
 	log_info("booth %s: ringing the handset for %s", d->bi.id, d->target);
 	return 0;
  out:

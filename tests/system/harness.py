@@ -36,8 +36,10 @@ _handed_out = set()
 
 def free_port(kind=socket.SOCK_DGRAM, pair=False):
     """A port free for UDP and TCP (and port+1..+3 too if pair: sipp's media
-    uses four), never the same one twice in a run."""
-    for _ in range(200):
+    uses four, UDP only — TCP's TIME-WAIT sockets do not matter there),
+    never the same one twice in a run."""
+    kinds = (socket.SOCK_DGRAM,) if pair else (socket.SOCK_DGRAM, socket.SOCK_STREAM)
+    for _ in range(500):
         s = socket.socket(socket.AF_INET, kind)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -47,7 +49,7 @@ def free_port(kind=socket.SOCK_DGRAM, pair=False):
         ok = port not in _handed_out
         span = [port, port + 1, port + 2, port + 3] if pair else [port]
         for p in span if ok else []:
-            for k in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
+            for k in kinds:
                 t = socket.socket(socket.AF_INET, k)
                 try:
                     t.bind(("127.0.0.1", p))

@@ -59,19 +59,13 @@ const token = store(TOKEN_KEY) || '';
 
 /* ---------- words ---------- */
 
-/* What is spoken, word for word as in prompts/kiosk.tsv (the captions). */
+/* What is spoken, word for word as in the catalogs (prompts/kiosk.tsv,
+ * the taxi's prompts/taxi.tsv, numbers from prompts/catalog.tsv): the
+ * captions. */
 const SPOKEN = {
 	zh: {
 		kiosk_home: '您好，欢迎使用老友服务亭。请点屏幕上的大按钮选择服务。',
 		kiosk_taxi: '一键叫车。点一下叫车按钮，出租车会到这个服务亭接您。',
-		kiosk_taxi_requested: '正在为您叫车，请在服务亭旁稍等。',
-		kiosk_taxi_accepted: '司机已接单，车牌号码显示在屏幕上。',
-		kiosk_taxi_eta: '预计到达还需',
-		kiosk_taxi_arriving: '车辆马上就到，请准备上车。',
-		kiosk_taxi_arrived: '车辆已到达，请核对车牌后上车。',
-		kiosk_taxi_cancelled: '叫车已取消。',
-		kiosk_taxi_completed: '行程已结束，祝您一路平安。',
-		kiosk_taxi_failed: '抱歉，暂时没有叫到车。您可以点按钮拨打出租车热线。',
 		kiosk_taxi_unavailable: '一键叫车暂停服务。您可以点按钮拨打出租车热线。',
 		kiosk_elder: '助老一键通。点一下大按钮，助老服务人员会接听您的电话。',
 		kiosk_elder_calling: '正在为您接通助老服务，请拿起听筒。',
@@ -86,6 +80,7 @@ const SPOKEN = {
 		kiosk_life_list: '这些地方步行十五分钟内可以到达，最近的排在最前面。',
 		kiosk_life_nearest: '最近的一处步行大约',
 		kiosk_life_empty: '抱歉，步行十五分钟内没有找到这类服务。',
+		kiosk_minute: '分钟',
 		kiosk_charging: '免费充电。把充电线插到手机上，再插入充电口，充电会自动开始。',
 		kiosk_call: '免费通话。请输入本地电话号码，再点拨打。每次最多三分钟，紧急电话随时免费。',
 		kiosk_call_empty: '请先输入电话号码。',
@@ -96,19 +91,23 @@ const SPOKEN = {
 		kiosk_unavailable: '抱歉，这项服务暂时不能使用。',
 		kiosk_error: '抱歉，出了点问题，请稍后再试。',
 		kiosk_offline: '服务亭暂时断网，正在重新连接，请稍后再试。',
+		taxi_requested: '正在为您叫车，请在电话亭旁稍等。',
+		taxi_waiting: '出租车公司已经收到，正在为您安排司机。',
+		taxi_accepted: '司机已接单，正在赶来。车牌号码显示在屏幕上。',
+		taxi_arriving: '车辆马上就到，请在电话亭旁准备上车。',
+		taxi_arrived: '车辆已到达，请核对屏幕上的车牌后上车。',
+		taxi_completed: '行程已结束，祝您一路平安。',
+		taxi_cancelled: '叫车已取消。',
+		taxi_cancelled_partner: '很抱歉，出租车公司取消了这次叫车。',
+		taxi_failed: '很抱歉，暂时没有叫到车。',
+		taxi_fallback: '请点屏幕上的按钮，拿起听筒，拨打出租车电话叫车。',
+		taxi_eta_long: '预计要三十分钟以上才能到达。',
 		minutes: '分钟',
+		num_2_liang: '两',
 	},
 	en: {
 		kiosk_home: 'Hello, welcome to the Laoyou booth. Tap a big button on the screen to choose a service.',
 		kiosk_taxi: 'One-touch taxi. Tap the taxi button, and a taxi will come to this booth for you.',
-		kiosk_taxi_requested: 'We are calling a taxi for you. Please wait by the booth.',
-		kiosk_taxi_accepted: 'A driver has taken your ride. The number plate is on the screen.',
-		kiosk_taxi_eta: 'The car will arrive in about',
-		kiosk_taxi_arriving: 'The car is almost here. Please get ready.',
-		kiosk_taxi_arrived: 'The car has arrived. Check the number plate, then get in.',
-		kiosk_taxi_cancelled: 'The taxi request is cancelled.',
-		kiosk_taxi_completed: 'The ride is complete. Have a safe journey.',
-		kiosk_taxi_failed: 'Sorry, no taxi could be found. Tap the button to call the taxi hotline.',
 		kiosk_taxi_unavailable: 'One-touch taxi is not available now. Tap the button to call the taxi hotline.',
 		kiosk_elder: 'Elder help. Tap the big button, and an elder-care helper will answer your call.',
 		kiosk_elder_calling: 'Connecting you to elder help. Please pick up the handset.',
@@ -123,6 +122,7 @@ const SPOKEN = {
 		kiosk_life_list: 'These places are within a fifteen minute walk, nearest first.',
 		kiosk_life_nearest: 'The nearest is a walk of about',
 		kiosk_life_empty: 'Sorry, there is no such place within a fifteen minute walk.',
+		kiosk_minute: 'minute',
 		kiosk_charging: 'Free charging. Plug the cable into your phone and into a charging port, and charging starts by itself.',
 		kiosk_call: 'Free calls. Enter a local number, then tap call. Each call lasts up to three minutes. Emergency calls are always free.',
 		kiosk_call_empty: 'Please enter a phone number first.',
@@ -133,9 +133,51 @@ const SPOKEN = {
 		kiosk_unavailable: 'Sorry, this service is not available right now.',
 		kiosk_error: 'Sorry, something went wrong. Please try again later.',
 		kiosk_offline: 'This booth is offline and reconnecting. Please try again shortly.',
+		taxi_requested: 'We are calling a taxi for you. Please wait by the booth.',
+		taxi_waiting: 'The taxi company has your request and is finding a driver.',
+		taxi_accepted: 'A driver has taken your ride and is on the way. The number plate is on the screen.',
+		taxi_arriving: 'Your taxi is almost here. Please get ready by the booth.',
+		taxi_arrived: 'Your taxi has arrived. Check the number plate on the screen, then get in.',
+		taxi_completed: 'The ride is complete. Have a safe journey.',
+		taxi_cancelled: 'Your taxi request is cancelled.',
+		taxi_cancelled_partner: 'Sorry, the taxi company has cancelled this ride.',
+		taxi_failed: 'Sorry, we could not get a taxi right now.',
+		taxi_fallback: 'Tap the button on the screen and pick up the handset to call the taxi hotline.',
+		taxi_eta_long: 'It will take more than thirty minutes to arrive.',
 		minutes: 'minutes',
+		num_2_liang: 'two',
 	},
 };
+
+/* The shared catalog's numbers (digit_N, num_NN) and the taxi's ETAs
+ * (taxi_eta_1 … taxi_eta_30), in words. */
+(function numberWords() {
+	const zh = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+	const en = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight',
+		    'nine', 'ten', 'eleven', 'twelve', 'thirteen', 'fourteen', 'fifteen',
+		    'sixteen', 'seventeen', 'eighteen', 'nineteen'];
+	const tens = ['', '', 'twenty', 'thirty', 'forty', 'fifty', 'sixty', 'seventy',
+		      'eighty', 'ninety'];
+	for (let i = 0; i < 10; i++) {
+		SPOKEN.zh[`digit_${i}`] = zh[i];
+		SPOKEN.en[`digit_${i}`] = en[i];
+	}
+	for (let i = 10; i < 20; i++) {
+		SPOKEN.zh[`num_${i}`] = '十' + (i > 10 ? zh[i - 10] : '');
+		SPOKEN.en[`num_${i}`] = en[i];
+	}
+	for (let i = 2; i < 10; i++) {
+		SPOKEN.zh[`num_${i * 10}`] = zh[i] + '十';
+		SPOKEN.en[`num_${i * 10}`] = tens[i];
+	}
+	const zhNum = (n) => (n === 2 ? '两' : n < 10 ? zh[n] : n < 20 ? SPOKEN.zh[`num_${n}`] :
+			      zh[Math.floor(n / 10)] + '十' + (n % 10 ? zh[n % 10] : ''));
+	const enNum = (n) => (n < 20 ? en[n] : tens[Math.floor(n / 10)] + (n % 10 ? ' ' + en[n % 10] : ''));
+	for (let m = 1; m <= 30; m++) {
+		SPOKEN.zh[`taxi_eta_${m}`] = `预计${zhNum(m)}分钟后到达。`;
+		SPOKEN.en[`taxi_eta_${m}`] = `It will arrive in about ${enNum(m)} minute${m > 1 ? 's' : ''}.`;
+	}
+})();
 
 const STRINGS = {
 	zh: {
@@ -388,23 +430,21 @@ function numberPrompts(n) {
 
 /**
  * Say parts (prompt names, or {n: number}) in the current language and
- * caption them; a new step cuts off the one before.
+ * caption them with the catalogs' words; a new step cuts off the one
+ * before.
  */
 function speak(...parts) {
-	const names = [], words = [];
-	for (const p of parts) {
-		if (typeof p === 'object') {
+	const names = [];
+	for (const p of parts)
+		if (typeof p === 'object')
 			names.push(...numberPrompts(p.n));
-			words.push(String(Math.max(0, Math.min(99, Math.round(p.n)))));
-		}
-		else {
+		else if (p)
 			names.push(p);
-			words.push(SPOKEN[lang][p] || '');
-		}
-	}
-	const caption = words.join(lang === 'zh' ? '' : ' ').trim();
+	const caption = names.map((n) => SPOKEN[lang][n] || '').filter(Boolean)
+		.join(lang === 'zh' ? '' : ' ');
 	$('k-caption').textContent = caption;
 	$('k-caption').lang = lang === 'zh' ? 'zh-CN' : 'en';
+	document.body.dataset.spoken = names.join(' ');
 	speech = {gen: speech.gen + 1, queue: names, last: parts};
 	player.pause();
 	playNext(speech.gen);
@@ -550,7 +590,7 @@ function renderBooth() {
 }
 
 function taxiHotline() {
-	if (ride && ride.state === 'failed' && ride.fallback)
+	if (ride && ride.fallback)
 		return ride.fallback;
 	return (booth && booth.taxi_hotline) || '';
 }
@@ -742,7 +782,7 @@ function renderAvailability() {
 			note.hidden = ok;
 	}
 	const usable = online;
-	for (const b of document.querySelectorAll('.k-act, .k-cats button, #call-pad button')) {
+	for (const b of document.querySelectorAll('.k-act, .k-cats button')) {
 		if (b.id === 'life-back')
 			continue;
 		const svc = b.closest('.screen').dataset.screen;
@@ -773,7 +813,9 @@ function blocked(svc, statusId) {
 function status(id, content, kind = '') {
 	const box = $(id);
 	box.className = 'k-status' + (kind ? ' ' + kind : '');
-	if (typeof content === 'string')
+	if (!content)
+		box.replaceChildren();
+	else if (typeof content === 'string')
 		box.replaceChildren(el('p', {text: content}));
 	else
 		box.replaceChildren(...content);
@@ -803,10 +845,20 @@ function failed(svc, statusId, e) {
 /* ---------- taxi ---------- */
 
 let ride = null;
-const RIDE_LIVE = ['requested', 'accepted', 'arriving'];
+const RIDE_LIVE = ['requested', 'sent', 'accepted', 'arriving'];
 
 function rideLive() {
 	return ride && RIDE_LIVE.includes(ride.state);
+}
+
+/* What the taxi module says of the ride (its catalog), or our guess. */
+function ridePrompts() {
+	if (Array.isArray(ride.prompts) && ride.prompts.length)
+		return ride.prompts;
+	const p = ['taxi_' + (ride.state === 'sent' ? 'waiting' : ride.state)];
+	if (ride.fallback)
+		p.push('taxi_fallback');
+	return p;
 }
 
 function renderRide() {
@@ -816,35 +868,30 @@ function renderRide() {
 	go.hidden = live || !ok;
 	cancel.hidden = !live;
 	const number = taxiHotline();
-	hot.hidden = !number || (ok && !(ride && ride.state === 'failed'));
+	hot.hidden = !number || (ok && !(ride && ride.fallback));
 	document.querySelector('#taxi-hotline .num').textContent = number;
 	if (!ride) {
 		if ($('taxi-status').dataset.ride)
 			status('taxi-status', '');
+		$('taxi-status').dataset.ride = '';
 		return;
 	}
-	const parts = [el('p', {text: SPOKEN[lang]['kiosk_taxi_' + ride.state] || ride.state})];
+	const words = ridePrompts().map((n) => SPOKEN[lang][n]).filter(Boolean);
+	const parts = [el('p', {text: words.join(lang === 'zh' ? '' : ' ') || ride.state})];
 	if (ride.plate && ['accepted', 'arriving', 'arrived'].includes(ride.state))
 		parts.push(el('p', {}, t('taxi.plate'), el('span', {class: 'k-plate', text: ride.plate})));
 	if (ride.eta_s > 0 && ['accepted', 'arriving'].includes(ride.state))
-		parts.push(el('p', {text: t('taxi.eta', {min: Math.max(1, Math.round(ride.eta_s / 60))})}));
+		parts.push(el('p', {text: t('taxi.eta', {min: Math.max(1, Math.ceil(ride.eta_s / 60))})}));
 	status('taxi-status', parts, ride.state === 'failed' || ride.state === 'cancelled' ? 'bad' :
-	       ride.state === 'requested' ? '' : 'ok');
+	       ['requested', 'sent'].includes(ride.state) ? '' : 'ok');
 	$('taxi-status').dataset.ride = ride.id || '';
 	$('taxi-status').dataset.state = ride.state;
 }
 
-function sayRide() {
-	const parts = ['kiosk_taxi_' + ride.state];
-	if (!SPOKEN[lang][parts[0]])
-		return;
-	if (ride.state === 'accepted' && ride.eta_s > 0)
-		parts.push('kiosk_taxi_eta', {n: Math.max(1, Math.round(ride.eta_s / 60))}, 'minutes');
-	speak(...parts);
-}
-
 function rideUpdate(r, announce) {
-	const before = ride ? ride.state : '';
+	if (!r || !r.id)
+		return;
+	const before = ride && ride.id === r.id ? ride.state : '';
 	ride = Object.assign(ride && ride.id === r.id ? ride : {}, r);
 	ride.touched = Date.now();
 	renderRide();
@@ -854,7 +901,7 @@ function rideUpdate(r, announce) {
 	if (screen === 'home')
 		show('taxi', {quiet: true});
 	if (screen === 'taxi')
-		sayRide();
+		speak(...ridePrompts());
 }
 
 async function taxiGo() {
@@ -863,7 +910,7 @@ async function taxiGo() {
 	status('taxi-status', t('busy'));
 	try {
 		const res = await bapi('POST', '/api/v1/booth/taxi', {});
-		rideUpdate((res && res.ride) || res || {}, true);
+		rideUpdate((res && res.ride) || res, true);
 		pollers.ride = pollers.ride || setInterval(pollRide, 15000);
 	} catch (e) {
 		failed('taxi', 'taxi-status', e);
@@ -890,13 +937,14 @@ async function taxiCancel() {
 		rideUpdate(Object.assign({state: 'cancelled'}, (res && res.ride) || res || {},
 					 {id: ride.id}), true);
 	} catch (e) {
-		failed('taxi', 'taxi-status', e);
+		if (e.status === 409)      /* over already: read how it ended */
+			pollRide();
+		else
+			failed('taxi', 'taxi-status', e);
 	}
 }
 
 function onTaxi(d) {
-	if (!d || !d.id)
-		return;
 	rideUpdate(d, true);
 }
 
@@ -937,14 +985,23 @@ async function serviceCall(svc, prompt) {
 	}
 }
 
+/* Why laoyou refused a call: by its error code, or by its words. */
+function callRefusal(e) {
+	const m = (e.message || '').toLowerCase();
+	if (e.code === 'quota_exceeded' || (e.status === 403 && /daily|quota|used/.test(m)))
+		return 'kiosk_call_quota';
+	if (e.code === 'not_local' || (e.status === 403 && /local/.test(m)))
+		return 'kiosk_call_not_local';
+	if (e.status === 409)           /* the handset is not there */
+		return 'kiosk_unavailable';
+	return '';
+}
+
 function callError(e, statusId, svc) {
-	if (e.code === 'quota_exceeded') {
-		status(statusId, SPOKEN[lang].kiosk_call_quota, 'bad');
-		speak('kiosk_call_quota');
-	}
-	else if (e.code === 'not_local') {
-		status(statusId, SPOKEN[lang].kiosk_call_not_local, 'bad');
-		speak('kiosk_call_not_local');
+	const why = callRefusal(e);
+	if (why) {
+		status(statusId, SPOKEN[lang][why], 'bad');
+		speak(why);
 	}
 	else {
 		failed(svc, statusId, e);
@@ -1007,6 +1064,7 @@ function buildPad() {
 	const keys = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'clear', '0', 'del'];
 	$('call-pad').replaceChildren(...keys.map((k) => {
 		const b = el('button', {type: 'button', dataset: {key: k},
+					class: /^\d$/.test(k) ? '' : 'k-word',
 					onclick: () => dialKey(k)});
 		b.textContent = /^\d$/.test(k) ? k : t('call.' + k);
 		if (k === 'del')
@@ -1045,6 +1103,7 @@ function renderWatch() {
 		parts.push(el('p', {text: t('watch.volunteer', {name: watchAlert.volunteer.name || watchAlert.volunteer})}));
 	status('watch-status', parts, watchAlert.state === 'open' ? '' : 'ok');
 	$('watch-status').dataset.state = watchAlert.state;
+	$('watch-status').dataset.alert = String(watchAlert.id || '');
 }
 
 async function watchGo(category) {
@@ -1081,8 +1140,16 @@ function onWatch(d) {
 let categories = null;
 let places = null;          /* {category, items} shown */
 
+function catId(c) {
+	return c.id || c.key;
+}
+
 function catName(c) {
-	return (lang === 'en' ? c.en : c.zh) || c.zh || c.en || c.id;
+	return (lang === 'en' ? c.en : c.zh) || c.zh || c.en || catId(c);
+}
+
+function walkMin(p) {
+	return Math.max(1, Math.round(Number(p.walk_min ?? p.minutes) || 0));
 }
 
 async function loadCategories() {
@@ -1102,7 +1169,7 @@ async function loadCategories() {
 function renderCategories() {
 	const ul = $('life-cats');
 	ul.replaceChildren(...(categories || []).map((c) => el('li', {},
-		el('button', {type: 'button', dataset: {cat: c.id}, text: catName(c),
+		el('button', {type: 'button', dataset: {cat: catId(c)}, text: catName(c),
 			      onclick: () => showPlaces(c)}))));
 	if (categories && !categories.length)
 		status('life-status', t('life.nocats'));
@@ -1128,18 +1195,20 @@ function renderPlaces() {
 	$('life-list').replaceChildren(...places.items.map((p) => el('li', {},
 		el('span', {class: 'p-name', text: lang === 'en' && p.name_en ? p.name_en : p.name}),
 		el('span', {class: 'p-dist', text: t('life.dist', {dist: fmtDist(p.distance_m),
-								   min: Math.max(1, Math.round(p.walk_min || 0))})}),
+								   min: walkMin(p)})}),
 		el('span', {class: 'p-addr', text: p.address || ''}))));
-	status('life-status', places.items.length ? t('life.count', {n: places.items.length}) :
-	       SPOKEN[lang].kiosk_life_empty, places.items.length ? '' : 'bad');
+	/* laoyou's own sentence names the nearest place; ours is the fallback. */
+	const said = places.say && places.say[lang];
+	status('life-status', said || (places.items.length ? t('life.count', {n: places.items.length}) :
+				       SPOKEN[lang].kiosk_life_empty), places.items.length ? '' : 'bad');
 }
 
 async function showPlaces(c) {
 	if (blocked('life', 'life-status'))
 		return;
 	try {
-		const res = await bapi('GET', '/api/v1/booth/nearby?category=' + encodeURIComponent(c.id));
-		places = {category: c, items: (res && res.items) || []};
+		const res = await bapi('GET', '/api/v1/booth/nearby?category=' + encodeURIComponent(catId(c)));
+		places = {category: c, items: (res && res.items) || [], say: res && res.say};
 	} catch (e) {
 		failed('life', 'life-status', e);
 		return;
@@ -1148,9 +1217,10 @@ async function showPlaces(c) {
 	$('life-list-view').hidden = false;
 	renderPlaces();
 	$('life-list-h').focus({preventScroll: true});
-	if (places.items.length)
-		speak('kiosk_life_list', 'kiosk_life_nearest',
-		      {n: Math.max(1, Math.round(places.items[0].walk_min || 0))}, 'minutes');
+	if (places.items.length) {
+		const m = walkMin(places.items[0]);
+		speak('kiosk_life_list', 'kiosk_life_nearest', {n: m}, m === 1 ? 'kiosk_minute' : 'minutes');
+	}
 	else
 		speak('kiosk_life_empty');
 }
