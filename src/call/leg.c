@@ -43,7 +43,7 @@ int leg_sdp_for(struct call *c, enum mside side, const struct msdp *tmpl,
 	if (msdp_has_video(&s) && !mrelay_video_alloc(c->mr))
 		mrelay_video_laddr(c->mr, side, &s.video.addr);
 	else
-		sa_set_port(&s.video.addr, 0);
+		s.video.ncodecs = 0;
 	return msdp_encode(mbp, &s, c->sess_id,
 			   side == MSIDE_A ? ++c->ver_a : ++c->ver_b);
 }

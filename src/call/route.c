@@ -223,9 +223,10 @@ static void local_dtmf(enum mside s, char key, void *arg)
 /* Answer an application's call here: our SDP with the caller's first
  * codec, media kept local until a transfer bridges it.  A video stream is
  * answered too, with the caller's first format, and held back by the relay
- * until then: refusing it now would need a re-INVITE to bring it back
- * when an agent with video answers, and phones (baresip 1.0.0 among them)
- * do not reliably start a stream they were once refused. */
+ * until then.  Refusing it now would take a re-INVITE from laoyou to bring
+ * it back once an agent with video answers, at the moment the caller's
+ * phone should show the agent; held back, it costs only the packets
+ * dropped while the caller waits. */
 static int answer_local(struct call *c)
 {
 	struct msdp ans = c->offer_a;

@@ -48,7 +48,7 @@ void conf_defaults(struct conf *cf)
 	cf->sms_retry_s = 30;
 	str_ncpy(cf->elder_number, "12349", sizeof(cf->elder_number));
 	str_ncpy(cf->elder_queue, "elder-care", sizeof(cf->elder_queue));
-	str_ncpy(cf->sign_number, "12345", sizeof(cf->sign_number));
+	str_ncpy(cf->sign_number, "123450", sizeof(cf->sign_number));
 	str_ncpy(cf->sms_from, "12345", sizeof(cf->sms_from));
 	str_ncpy(cf->taxi_hotline, "96840", sizeof(cf->taxi_hotline));
 }

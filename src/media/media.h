@@ -1,7 +1,8 @@
 /* media: anchored RTP.  A relay owns two endpoints (side A faces the
  * caller, side B the callee), relays RTP and RTCP between them unchanged,
- * latches each peer's source and counts packets, bytes and loss.  Also the
- * SDP parse/build the B2BUA needs and the RTP port pool. */
+ * latches each peer's source and counts packets, bytes and loss; a call
+ * with video has a second pair of endpoints for it.  Also the SDP
+ * parse/build the B2BUA needs and the RTP port pool. */
 #ifndef LAOYOU_MEDIA_H
 #define LAOYOU_MEDIA_H
 #include <stdint.h>
@@ -123,8 +124,8 @@ void mrelay_laddr(const struct mrelay *mr, enum mside s, struct sa *sa);
 void mrelay_set_remote(struct mrelay *mr, enum mside s, const struct sa *rtp,
 		       enum mdir dir);
 /** The address side s signals from.  Until its first packet arrives,
- * media is taken only from this address or the SDP's, so that a stranger
- * cannot be latched in the peer's place. */
+ * media (audio and video) is taken only from this address or the SDP's,
+ * so that a stranger cannot be latched in the peer's place. */
 void mrelay_set_peer_ip(struct mrelay *mr, enum mside s, const struct sa *sig);
 /** Counters so far. */
 void mrelay_stats(const struct mrelay *mr, struct mrelay_stats *st);

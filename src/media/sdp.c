@@ -19,6 +19,9 @@ static const struct { uint8_t pt; const char *name; } statics[] = {
 	{0, "PCMU"}, {8, "PCMA"},
 };
 
+/* Payload types of the audio m-line kept for its rtpmaps. */
+enum { MAX_LISTED = 32 };
+
 static const struct { uint8_t pt; const char *name; } vstatics[] = {
 	{26, "JPEG"}, {31, "H261"}, {32, "MPV"}, {34, "H263"},
 };
@@ -165,6 +168,52 @@ static void rtpmap(struct msdp *s, const struct pl *v, uint8_t *listed,
 			  !strcasecmp(nm, "PCMU") ? "PCMU" : "PCMA");
 }
 
+/* The audio m-line's formats, from tok on: statics known by number, the
+ * rest remembered for the rtpmaps that follow. */
+static void audio_formats(struct msdp *s, char *tok, char **save,
+			  uint8_t *listed, uint8_t *nlisted)
+{
+	s->audio_idx = s->nmlines;
+	for (; tok; tok = strtok_r(NULL, " \t", save)) {
+		char *e;
+		unsigned long pt = strtoul(tok, &e, 10);
+		if (*e || pt > 127)
+			continue;
+		if (*nlisted < MAX_LISTED)
+			listed[(*nlisted)++] = (uint8_t)pt;
+		for (size_t i = 0; i < ARRAY_SIZE(statics); i++)
+			if (statics[i].pt == pt)
+				add_codec(s, (uint8_t)pt, statics[i].name);
+	}
+}
+
+/* The video m-line's formats: a slot per listed format, in order; a
+ * static type is named by its number, the rtpmaps that follow name the
+ * others. */
+static void video_formats(struct msdp *s, char *tok, char **save)
+{
+	struct msdp_video *vd = &s->video;
+
+	s->video_idx = s->nmlines;
+	for (; tok; tok = strtok_r(NULL, " \t", save)) {
+		char *e;
+		unsigned long pt = strtoul(tok, &e, 10);
+		struct msdp_vcodec *c;
+		if (*e || pt > 127 || vcodec_by_pt(vd, pt) ||
+		    vd->ncodecs >= MSDP_MAX_CODECS)
+			continue;
+		c = &vd->codecs[vd->ncodecs++];
+		c->pt = (uint8_t)pt;
+		for (size_t i = 0; i < ARRAY_SIZE(vstatics); i++) {
+			if (vstatics[i].pt == pt) {
+				str_ncpy(c->name, vstatics[i].name,
+					 sizeof(c->name));
+				c->rate = 90000;
+			}
+		}
+	}
+}
+
 /* One c= line's address into sa. */
 static int conn_addr(struct sa *sa, const struct pl *v)
 {
@@ -190,7 +239,7 @@ int msdp_parse(struct msdp *s, const struct pl *body)
 	enum mdir sess_dir = MDIR_SENDRECV, media_dir = MDIR_SENDRECV;
 	enum mdir video_dir = MDIR_SENDRECV;
 	bool media_dir_set = false, video_dir_set = false;
-	uint8_t listed[32];
+	uint8_t listed[MAX_LISTED];
 	uint8_t nlisted = 0;
 	uint16_t port = 0, vport = 0;
 	int err;
@@ -267,51 +316,18 @@ int msdp_parse(struct msdp *s, const struct pl *body)
 			if (s->audio_idx < 0 && !strcmp(media, "audio") &&
 			    !strcasecmp(proto, "RTP/AVP") &&
 			    mport > 0 && mport < 65536) {
-				s->audio_idx = s->nmlines;
 				sec = SEC_AUDIO;
 				port = (uint16_t)mport;
-				for (; tok; tok = strtok_r(NULL, " \t", &save)) {
-					char *e;
-					unsigned long pt = strtoul(tok, &e, 10);
-					if (*e || pt > 127)
-						continue;
-					if (nlisted < sizeof(listed))
-						listed[nlisted++] = (uint8_t)pt;
-					for (size_t i = 0; i < ARRAY_SIZE(statics); i++)
-						if (statics[i].pt == pt)
-							add_codec(s, (uint8_t)pt,
-								  statics[i].name);
-				}
+				audio_formats(s, tok, &save, listed, &nlisted);
 			}
 			else if (s->video_idx < 0 && !strcmp(media, "video") &&
 				 (!strcasecmp(proto, "RTP/AVP") ||
 				  !strcasecmp(proto, "RTP/AVPF")) &&
 				 mport > 0 && mport < 65536) {
-				struct msdp_video *vd = &s->video;
-				s->video_idx = s->nmlines;
 				sec = SEC_VIDEO;
 				vport = (uint16_t)mport;
-				vd->avpf = !strcasecmp(proto, "RTP/AVPF");
-				/* A slot per listed format, in order; the
-				 * rtpmaps that follow name them. */
-				for (; tok; tok = strtok_r(NULL, " \t", &save)) {
-					char *e;
-					unsigned long pt = strtoul(tok, &e, 10);
-					struct msdp_vcodec *c;
-					if (*e || pt > 127 ||
-					    vcodec_by_pt(vd, pt) ||
-					    vd->ncodecs >= MSDP_MAX_CODECS)
-						continue;
-					c = &vd->codecs[vd->ncodecs++];
-					c->pt = (uint8_t)pt;
-					for (size_t i = 0; i < ARRAY_SIZE(vstatics); i++) {
-						if (vstatics[i].pt != pt)
-							continue;
-						str_ncpy(c->name, vstatics[i].name,
-							 sizeof(c->name));
-						c->rate = 90000;
-					}
-				}
+				s->video.avpf = !strcasecmp(proto, "RTP/AVPF");
+				video_formats(s, tok, &save);
 			}
 			s->nmlines++;
 			break;
@@ -362,11 +378,14 @@ int msdp_parse(struct msdp *s, const struct pl *body)
 
 	if (s->video_idx >= 0) {
 		video_compact(&s->video);
-		if (!have_video_c && !have_sess_c)
-			s->video.ncodecs = 0;
-		s->video.addr = have_video_c ? video_addr : sess_addr;
-		sa_set_port(&s->video.addr, vport);
 		s->video.dir = video_dir_set ? video_dir : sess_dir;
+		if (have_video_c || have_sess_c) {
+			s->video.addr = have_video_c ? video_addr : sess_addr;
+			sa_set_port(&s->video.addr, vport);
+		}
+		else {
+			s->video.ncodecs = 0;   /* nowhere to send it */
+		}
 	}
 	if (s->audio_idx < 0)
 		return 0;
@@ -418,7 +437,9 @@ void msdp_video_pick(struct msdp_video *out, const struct msdp_video *to,
 	v.nfb = 0;
 	str_ncpy(v.framerate, other->framerate, sizeof(v.framerate));
 	for (int i = 0; i < to->ncodecs; i++) {
-		const struct msdp_vcodec *o = vcodec_like(other, &to->codecs[i]);
+		const struct msdp_vcodec *o;
+
+		o = vcodec_like(other, &to->codecs[i]);
 		if (!o)
 			continue;
 		v.codecs[v.ncodecs] = to->codecs[i];
