@@ -2,7 +2,8 @@
  * The site file (src/site/json.c, site.c, ivr/flow.c, ivr/schedule.c and
  * the queue part in acd/desk.c): site_check on the input as a file, as
  * `laoyou site check` and `site import` run it.  Prompts are found in
- * build-fuzz/prompts, one empty file per name of prompts/catalog.tsv.
+ * build-fuzz/prompts, one empty file per name in the catalogs
+ * (the prompts/NAME.tsv files, one per module).
  *
  * The JSON reader is also held to a round trip: what json_encode writes
  * (site export) must parse again and encode to the same bytes.

@@ -46,7 +46,7 @@
 
 enum {
 	HT_SIZE    = 1024,
-	PRUNE_MS   = 100,      /* an address at its cap is re-checked so often */
+	PRUNE_MS   = 100,      /* re-check an address at its cap so often */
 	SWEEP_IDLE_OFF_MS = 30000,
 };
 
