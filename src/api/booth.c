@@ -655,8 +655,15 @@ static void booth_charging(struct req *r)
 	uint32_t n = 0;
 	double wh = 0;
 
+	struct booth_info bi;
+
 	if (!need_booths(r))
 		return;
+	if (strcmp(r->seg[0], "all") &&
+	    booths_get(r->api->svc.booths, r->seg[0], &bi)) {
+		api_error(r, 404, "not_found", "no booth %s", r->seg[0]);
+		return;
+	}
 	booths_day(clock_wall_ms(), day, &f);
 	t = f + 86400000LL;
 	if (api_param(r, "from_ms", from, sizeof(from)))

@@ -42,6 +42,7 @@
 enum {
 	HDR_BUCKETS = 32,       /* a message carries some 10 to 40 headers */
 	ID_MASK     = 0xfff,    /* re_sip.h's ids are 12-bit name hashes */
+	SHRINK_SLACK = 512,     /* receive buffers larger by this are cut */
 };
 
 /* Every header name re_sip.h numbers, lower-case. */
@@ -821,6 +822,14 @@ int sip_msg_decode(struct sip_msg **msgp, struct mbuf *mb)
 
 	if (!msgp || !mb)
 		return EINVAL;
+
+	/* A datagram arrives in a receive buffer of 8 KiB that a server
+	 * transaction keeps for up to 32 s.  Thousands of those, freed out of
+	 * order, leave the heap full of holes (bench/soak); keep only what
+	 * the message needs.  Shrinking never moves what the caller relies
+	 * on: pos and end stay, and a TCP buffer grows again on demand. */
+	if (mb->size > mb->end + SHRINK_SLACK)
+		(void)mbuf_resize(mb, mb->end);
 
 	buf = (const char *)mbuf_buf(mb);
 	p = buf;
