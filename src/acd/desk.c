@@ -776,8 +776,8 @@ static int num(const struct json *o, const char *key, uint32_t def,
 		return 0;
 	if (json_type(j) != JSON_NUMBER || v < 0 || v > max ||
 	    v != (double)(uint32_t)v)
-		return json_fail(err, errsz, file, json_line(j), "\"%s\" must be a "
-			   "whole number from 0 to %u", key, max);
+		return json_fail(err, errsz, file, json_line(j), "\"%s\" must "
+				 "be a whole number from 0 to %u", key, max);
 	*out = (uint32_t)v;
 	return 0;
 }
@@ -831,11 +831,11 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 	list_init(&qs);
 	list_init(&ags);
 	if (queues && json_type(queues) != JSON_OBJECT)
-		return json_fail(err, errsz, file, json_line(queues), "\"queues\" "
-			   "must be an object");
+		return json_fail(err, errsz, file, json_line(queues),
+				 "\"queues\" must be an object");
 	if (agents && json_type(agents) != JSON_OBJECT)
-		return json_fail(err, errsz, file, json_line(agents), "\"agents\" "
-			   "must be an object");
+		return json_fail(err, errsz, file, json_line(agents),
+				 "\"agents\" must be an object");
 	e = acd_alloc(&acd, offer_handler, d);
 	if (e)
 		return e;
@@ -848,8 +848,8 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		int s;
 
 		if (json_type(o) != JSON_OBJECT) {
-			e = json_fail(err, errsz, file, json_line(o), "queue \"%s\" "
-				"must be an object", name);
+			e = json_fail(err, errsz, file, json_line(o), "queue "
+				      "\"%s\" must be an object", name);
 			break;
 		}
 		for (size_t k = 0; k < json_count(o) && !e; k++) {
@@ -859,9 +859,10 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			char pat[40];
 			re_snprintf(pat, sizeof(pat), " %s ", json_key(o, k));
 			if (!strstr(keys, pat))
-				e = json_fail(err, errsz, file, json_key_line(o, k),
-					"queue \"%s\" has no setting \"%s\"",
-					name, json_key(o, k));
+				e = json_fail(err, errsz, file,
+					      json_key_line(o, k), "queue "
+					      "\"%s\" has no setting \"%s\"",
+					      name, json_key(o, k));
 		}
 		if (e)
 			break;
@@ -900,8 +901,9 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			const char *key = k ? "leave_empty" : "join_empty";
 			const struct json *b = json_get(o, key);
 			if (b && json_type(b) != JSON_BOOL) {
-				e = json_fail(err, errsz, file, json_line(b), "\"%s\""
-					" must be true or false", key);
+				e = json_fail(err, errsz, file, json_line(b),
+					      "\"%s\" must be true or false",
+					      key);
 				break;
 			}
 			if (k)
@@ -913,9 +915,10 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 			break;
 		e = acd_queue_add(acd, &dq->q, name, (enum acd_strategy)s);
 		if (e) {
-			e = json_fail(err, errsz, file, json_key_line(queues, i),
-				"queue name \"%s\" is too long (at most %u "
-				"bytes)", name, NAME_LEN - 1);
+			e = json_fail(err, errsz, file,
+				      json_key_line(queues, i), "queue name "
+				      "\"%s\" is too long (at most %u bytes)",
+				      name, NAME_LEN - 1);
 			break;
 		}
 		acd_queue_set_aging(dq->q, aging);
@@ -930,20 +933,22 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		struct dagent *da;
 
 		if (sk && json_type(sk) != JSON_OBJECT) {
-			e = json_fail(err, errsz, file, json_line(sk), "agent \"%s\":"
-				" \"skills\" must be an object of skill: level",
-				id);
+			e = json_fail(err, errsz, file, json_line(sk), "agent "
+				      "\"%s\": \"skills\" must be an object of "
+				      "skill: level", id);
 			break;
 		}
 		if (ql && json_type(ql) != JSON_ARRAY) {
-			e = json_fail(err, errsz, file, json_line(ql), "agent \"%s\":"
-				" \"queues\" must be a list of queue names", id);
+			e = json_fail(err, errsz, file, json_line(ql), "agent "
+				      "\"%s\": \"queues\" must be a list of "
+				      "queue names", id);
 			break;
 		}
 		if (json_type(o) != JSON_OBJECT || !account || !*account ||
 		    strlen(account) >= STORE_USER_MAX) {
-			e = json_fail(err, errsz, file, json_line(o), "agent \"%s\" "
-				"needs an \"account\" (its SIP account)", id);
+			e = json_fail(err, errsz, file, json_line(o), "agent "
+				      "\"%s\" needs an \"account\" (its SIP "
+				      "account)", id);
 			break;
 		}
 		da = mem_zalloc(sizeof(*da), dagent_destructor);
@@ -957,8 +962,9 @@ int desk_site_load(struct desk *d, const struct json *root, const char *file,
 		str_ncpy(da->account, account, sizeof(da->account));
 		e = acd_agent_add(acd, &da->ag, id);
 		if (e) {
-			e = json_fail(err, errsz, file, json_line(o), "agent \"%s\" "
-				"is listed twice or its name is too long", id);
+			e = json_fail(err, errsz, file, json_line(o), "agent "
+				      "\"%s\" is listed twice or its name is "
+				      "too long", id);
 			break;
 		}
 		acd_agent_set_ctx(da->ag, da);

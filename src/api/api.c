@@ -770,6 +770,16 @@ static void finish(struct http_conn *conn, const struct http_msg *msg)
 		http_conn_close(conn);
 }
 
+/* Requests that carry files: a site, a POI set, a spoken note. */
+static bool big_body(const char *path)
+{
+	size_t n = strlen(path);
+
+	return !strcmp(path, "/api/v1/site") || !strcmp(path, "/api/v1/pois")
+		|| (!strncmp(path, "/api/v1/booth/watch/", 20) && n > 26 &&
+		    !strcmp(path + n - 6, "/audio"));
+}
+
 static void req_handler(struct http_conn *conn, const struct http_msg *msg,
 			void *arg)
 {
@@ -786,8 +796,8 @@ static void req_handler(struct http_conn *conn, const struct http_msg *msg,
 		goto out;
 	}
 	pl_strcpy(&msg->path, path, sizeof(path));
-	if (msg->mb && mbuf_get_left(msg->mb) > (strcmp(path, "/api/v1/site") ?
-						 API_BODY_MAX : API_SITE_MAX)) {
+	if (msg->mb && mbuf_get_left(msg->mb) > (big_body(path) ?
+						 API_SITE_MAX : API_BODY_MAX)) {
 		api_error(&r, 413, "too_large", "the body is too large");
 		goto out;
 	}
@@ -818,6 +828,17 @@ static void req_handler(struct http_conn *conn, const struct http_msg *msg,
 	}
  out:
 	finish(conn, msg);
+}
+
+void api_reconf(struct api *api, const struct conf *cf)
+{
+	struct sa http;
+
+	if (!api || !cf)
+		return;
+	http = api->cf.http;
+	api->cf = *cf;
+	api->cf.http = http;
 }
 
 void api_set_services(struct api *api, const struct api_services *svc)

@@ -35,6 +35,9 @@ struct api_services {
 	struct elder *elder;
 	struct taxi *taxi;
 };
+/** Apply the settings that may change while running (SIGHUP); the
+ * listen address stays. */
+void api_reconf(struct api *api, const struct conf *cf);
 /** Give the API the booth services (after they are allocated). */
 void api_set_services(struct api *api, const struct api_services *svc);
 

@@ -23,7 +23,6 @@ struct api {
 	struct api_services svc;   /* the booths and their services */
 	struct list screens;       /* booth screens on WebSocket (booth.c) */
 	struct event_sub *booth_sub;
-	struct tmr tmr_screens;    /* offline sweep of the screens */
 	struct conf cf;
 	api_reload_h *reloadh;
 	void *reload_arg;

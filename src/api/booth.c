@@ -44,7 +44,7 @@ int api_booth_auth(struct req *r, struct booth_info *bi)
 	struct pl pl;
 	int err = ENOENT;
 
-	if (h && !re_regex(h->val.p, h->val.l, "Booth [^ ]+", &pl))
+	if (h && !re_regex(h->val.p, h->val.l, "^Booth [^ ]+$", &pl))
 		(void)pl_strcpy(&pl, token, sizeof(token));
 	else if (!h)
 		(void)api_param(r, "token", token, sizeof(token));
@@ -255,6 +255,19 @@ void api_booths_close(struct api *api)
 	list_flush(&api->screens);
 }
 
+/* A booth deleted or given a new token: its screens must sign in again. */
+static void screens_drop(struct api *api, const char *booth)
+{
+	struct le *le = api->screens.head;
+
+	while (le) {
+		struct screen *sc = le->data;
+		le = le->next;
+		if (!strcmp(sc->booth, booth))
+			mem_deref(sc);
+	}
+}
+
 /* ---------- the screen's requests ---------- */
 
 static bool need_booths(struct req *r)
@@ -421,7 +434,8 @@ static void screen_call(struct req *r)
 			  json_str(svc), &scode, why, sizeof(why), callid,
 			  sizeof(callid));
 	if (err) {
-		api_error(r, scode ? scode : 500, err == EDQUOT ?
+		api_error(r, scode ? scode : 500, scode == 503 ? "unavailable" :
+			  err == EDQUOT ?
 			  "quota_exceeded" : err == EPERM ? "not_local" :
 			  scode == 400 ? "bad_request" : scode == 409 ?
 			  "conflict" : scode == 404 ? "not_found" :
@@ -564,10 +578,10 @@ static void booth_get(struct req *r)
 static void booth_put(struct req *r)
 {
 	struct store_booth sb;
-	struct json *j, *withid = NULL;
-	char err[300], path[160];
 	struct store_account acc;
+	char err[300], path[160];
 	const char *id;
+	struct json *j;
 
 	if (!need_booths(r))
 		return;
@@ -580,23 +594,7 @@ static void booth_put(struct req *r)
 		goto out;
 	}
 	re_snprintf(path, sizeof(path), "/api/v1/booths/%s", r->seg[0]);
-	if (!id) {
-		/* The URL names the booth: parse the body as if it said so. */
-		struct mbuf *mb = mbuf_alloc(1024);
-		char why[200];
-		if (!mb || mbuf_printf(mb, "{\"id\":\"%H\",%b", store_json_esc,
-				       r->seg[0], mbuf_buf(r->msg->mb) + 1,
-				       mbuf_get_left(r->msg->mb) - 1) ||
-		    json_parse(&withid, (const char *)mb->buf, mb->end, why,
-			       sizeof(why))) {
-			mem_deref(mb);
-			api_error(r, 400, "bad_request", "the body must be a "
-				  "booth object");
-			goto out;
-		}
-		mem_deref(mb);
-	}
-	if (booths_parse(withid ? withid : j, path, &sb, NULL, 0, err,
+	if (booths_parse(j, path, r->seg[0], &sb, NULL, 0, err,
 			 sizeof(err))) {
 		api_error(r, 400, "bad_request", "%s", err);
 		goto out;
@@ -615,7 +613,6 @@ static void booth_put(struct req *r)
 	api_audit(r, "booth.put", "%s", sb.id);
 	fleet(r, sb.id);
  out:
-	mem_deref(withid);
 	mem_deref(j);
 }
 
@@ -627,6 +624,8 @@ static void booth_del(struct req *r)
 		api_error(r, 404, "not_found", "no booth %s", r->seg[0]);
 		return;
 	}
+	screens_drop(r->api, r->seg[0]);
+	booths_forget(r->api->svc.booths, r->seg[0]);
 	api_audit(r, "booth.delete", "%s", r->seg[0]);
 	api_json(r, 200, "{\"deleted\":\"%H\"}", store_json_esc, r->seg[0]);
 }
@@ -643,6 +642,7 @@ static void booth_token(struct req *r)
 		api_error(r, 404, "not_found", "no booth %s", r->seg[0]);
 		return;
 	}
+	screens_drop(r->api, r->seg[0]);
 	api_audit(r, "booth.token", "%s", r->seg[0]);
 	api_json(r, 201, "{\"booth\":\"%H\",\"token\":\"%s\"}",
 		 store_json_esc, r->seg[0], secret);

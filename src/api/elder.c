@@ -7,11 +7,14 @@
 #include <string.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <re.h>
 #include "core/clock.h"
 #include "core/log.h"
 #include "store/store.h"
 #include "store/elder.h"
+#include "call/call.h"
+#include "acd/desk.h"
 #include "site/json.h"
 #include "booth/booth.h"
 #include "booth/elder.h"
@@ -94,10 +97,13 @@ static void elders_list(struct req *r)
 		err = lc.err;
 	if (!err)
 		err = mbuf_printf(lc.mb, "],\"total\":%u}", lc.n);
-	if (err)
+	if (err) {
 		api_error(r, 500, "store", "cannot list the profiles");
-	else
+	}
+	else {
+		api_audit(r, "elder.list", "%u profiles", lc.n);
 		api_reply(r, 200, "application/json", lc.mb, NULL);
+	}
 	mem_deref(lc.mb);
 }
 
@@ -120,6 +126,7 @@ static void elder_get(struct req *r)
 		api_error(r, 500, "store", "cannot read the profile");
 		goto out;
 	}
+	api_audit(r, "elder.view", "%s", r->seg[0]);
 	reply_mb(r, 200, mb, profile_json(mb, pe));
  out:
 	mem_deref(mb);
@@ -233,12 +240,43 @@ static void elder_calls(struct req *r)
 
 /* ---------- the screen pop ---------- */
 
+struct my_call {
+	const char *me, *caller;
+	bool found;
+};
+
+static void my_call_h(const struct call *c, const char *state, void *arg)
+{
+	struct my_call *mc = arg;
+	const struct store_cdr *rec = call_record(c);
+
+	(void)state;
+	if ((!strcmp(rec->caller, mc->caller) && !strcmp(rec->callee, mc->me))
+	    || (!strcmp(rec->caller, mc->me) &&
+		!strcmp(rec->callee, mc->caller)))
+		mc->found = true;
+}
+
+/* Is the signed-in agent's phone on a call with account caller?  A call
+ * still ringing an agent has its caller as the queue saw it. */
+static bool on_my_call(struct req *r, const char *caller)
+{
+	const char *me = desk_agent_account(r->api->desk, r->who.agent);
+	struct my_call mc = {me, caller, false};
+
+	if (!me)
+		return false;
+	calls_foreach(r->api->cs, my_call_h, &mc);
+	return mc.found;
+}
+
 static void caller_get(struct req *r)
 {
 	struct store_elder *pe = mem_zalloc(sizeof(*pe), NULL);
 	struct mbuf *mb = mbuf_alloc(2048);
 	struct store_account acc;
 	struct booth_info bi;
+	char lat[24], lon[24];
 	bool profile;
 	int err;
 
@@ -250,9 +288,20 @@ static void caller_get(struct req *r)
 		api_error(r, 404, "not_found", "no account %s", r->seg[0]);
 		goto out;
 	}
+	/* An agent sees only the caller it is talking to or being rung
+	 * for: a profile holds an elder's health. */
+	if (r->who.role == ROLE_AGENT && !r->who.token &&
+	    !on_my_call(r, acc.user)) {
+		api_error(r, 403, "forbidden", "%s is not on a call of yours",
+			  acc.user);
+		goto out;
+	}
 	profile = !store_elder_get(r->api->st, acc.user, pe);
 	if (r->api->svc.booths &&
 	    !booths_of_account(r->api->svc.booths, acc.user, &bi)) {
+		/* libre's %f truncates; libc rounds. */
+		snprintf(lat, sizeof(lat), "%.6f", bi.lat);
+		snprintf(lon, sizeof(lon), "%.6f", bi.lon);
 		/* The contacts a help call from it would escalate to. */
 		if (!profile)
 			memset(pe, 0, sizeof(*pe));
@@ -261,13 +310,13 @@ static void caller_get(struct req *r)
 				  "\"kind\":\"booth\",\"booth\":{\"id\":"
 				  "\"%H\",\"name\":\"%H\",\"name_en\":\"%H\","
 				  "\"address\":\"%H\",\"district\":\"%H\","
-				  "\"lat\":%.6f,\"lon\":%.6f,\"online\":%s,"
+				  "\"lat\":%s,\"lon\":%s,\"online\":%s,"
 				  "\"lang\":\"%s\"},\"contacts\":",
 				  store_json_esc, acc.user, store_json_esc,
 				  acc.ext, store_json_esc, bi.id,
 				  store_json_esc, bi.name, store_json_esc,
 				  bi.name_en, store_json_esc, bi.address,
-				  store_json_esc, bi.district, bi.lat, bi.lon,
+				  store_json_esc, bi.district, lat, lon,
 				  bi.online ? "true" : "false", bi.lang);
 		if (!err)
 			err = contacts_json(mb, pe);

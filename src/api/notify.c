@@ -79,7 +79,8 @@ static void sms_dlr_h(struct req *r)
 			  "numeric status");
 		return;
 	}
-	if (api_param(r, "answer", answer, sizeof(answer)) &&
+	/* A reply too long, or not text, is left out, not kept half. */
+	if (!api_param(r, "answer", answer, sizeof(answer)) ||
 	    !sms_text_ok(answer))
 		answer[0] = '\0';
 	if (sms_dlr_auth(r->api->svc.sms, n, key)) {
@@ -485,7 +486,7 @@ static int volunteer_auth(struct req *r, struct store_volunteer *v)
 
 	if (!need(r, r->api->svc.watch, "the watch"))
 		return ENODEV;
-	if (h && !re_regex(h->val.p, h->val.l, "Volunteer [^ ]+", &pl))
+	if (h && !re_regex(h->val.p, h->val.l, "^Volunteer [^ ]+$", &pl))
 		(void)pl_strcpy(&pl, token, sizeof(token));
 	else if (!h)
 		(void)api_param(r, "v", token, sizeof(token));

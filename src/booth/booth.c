@@ -149,9 +149,11 @@ static bool sweep_one(struct le *le, void *arg)
 
 	if (l->online && now - l->last_mono >= b->cf.booth_offline_s * 1000ULL)
 		set_online(b, l, false);
-	else if (l->dirty && b->flush)
+	else if (l->dirty && b->flush) {
 		(void)store_booth_seen(b->st, l->id, l->last_wall, l->online,
-				       l->lang), l->dirty = false;
+				       l->lang);
+		l->dirty = false;
+	}
 	return false;
 }
 
@@ -180,6 +182,16 @@ void booths_flush(struct booths *b)
 {
 	if (b)
 		sweep_all(b, true);
+}
+
+void booths_forget(struct booths *b, const char *id)
+{
+	struct live *l = b && id ? live_find(b, id) : NULL;
+
+	if (!l)
+		return;
+	hash_unlink(&l->he);
+	mem_deref(l);
 }
 
 void booths_seen(struct booths *b, const char *id, const char *lang)

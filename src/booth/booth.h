@@ -53,6 +53,8 @@ void booths_notify(struct booths *b, const char *id, const char *kind,
 /** The screen of booth id was heard from (heartbeat or request); lang is
  * its language now ("" = unchanged). */
 void booths_seen(struct booths *b, const char *id, const char *lang);
+/** Stop tracking booth id (it was deleted). */
+void booths_forget(struct booths *b, const char *id);
 /** Write the fleet's liveness to the store now (before a listing). */
 void booths_flush(struct booths *b);
 /** Count one use of a service at booth id today (taxi, watch …). */
@@ -67,8 +69,9 @@ struct store_booth;
 void booths_day(int64_t wall_ms, char day[11], int64_t *start_ms);
 
 /** A booth object of a site file or API body into sb (and its token, if
- * token is set); "file:line: what is wrong" into err. */
-int  booths_parse(const struct json *o, const char *file,
+ * token is set); id names it when the object has no "id" (NULL: needed);
+ * "file:line: what is wrong" into err. */
+int  booths_parse(const struct json *o, const char *file, const char *id,
 		  struct store_booth *sb, char *token, size_t tsz, char *err,
 		  size_t errsz);
 /** Start tracking the liveness of a booth just added. */

@@ -19,9 +19,11 @@ struct booths {
 };
 
 /* freecall.c: the handsets' free 3-minute calls. */
+/** Rule on the booths' calls (the call layer's policy) for fleet b. */
 int  freecall_alloc(struct freecall **fcp, struct booths *b,
 		    const struct conf *cf, struct calls *cs,
 		    struct store *st);
+/** Apply the settings that may change while running (SIGHUP). */
 void freecall_reconf(struct freecall *fc, const struct conf *cf);
 struct booth_info;
 struct call_policy;
@@ -30,7 +32,9 @@ struct call_policy;
 int  freecall_check(struct freecall *fc, const struct booth_info *bi,
 		    const char *number, const char *callid,
 		    struct call_policy *p);
+/** 110, 119, 120 or 122? */
 bool freecall_is_emergency(const char *number);
+/** A Shanghai landline (8 digits, or 021 and 8) or a mobile? */
 bool freecall_is_local(const char *number);
 
 #endif

@@ -126,6 +126,11 @@ int booths_dial(struct booths *b, const char *id, const char *number,
 	int err;
 
 	*scode = 0;
+	if (!b->cs || !b->fc) {
+		*scode = 503;
+		re_snprintf(why, sz, "calls are not running");
+		return ENODEV;
+	}
 	d = mem_zalloc(sizeof(*d), dial_destructor);
 	if (!d)
 		return ENOMEM;

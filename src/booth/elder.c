@@ -195,6 +195,14 @@ static void ecall_destructor(void *arg)
 
 	tmr_cancel(&ec->tmr);
 	list_unlink(&ec->le);
+	/* Freed before its call ended (the module goes first): nothing the
+	 * call or the desk still holds may point here. */
+	if (ec->w)
+		desk_leave(ec->w, false);
+	if (ec->call) {
+		call_stop_play(ec->call);
+		call_set_handlers(ec->call, &(struct call_handlers){0}, NULL);
+	}
 	mem_deref(ec->call);
 }
 
@@ -736,18 +744,6 @@ int elder_alloc(struct elder **ep, const struct conf *cf, struct calls *cs,
 
 /* ---------- profiles ---------- */
 
-static int bad(char *err, size_t errsz, const char *file, unsigned line,
-	       const char *fmt, ...)
-{
-	char why[300];
-	va_list ap;
-
-	va_start(ap, fmt);
-	(void)re_vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	re_snprintf(err, errsz, "%s:%u: %s", file, line, why);
-	return EINVAL;
-}
 
 static bool only_keys(const struct json *o, const char *allowed,
 		      size_t *bad_idx)
@@ -781,16 +777,19 @@ static int text(const struct json *o, const char *what, const char *key,
 	if (!v && !need)
 		return 0;
 	if (!v)
-		return bad(err, errsz, file, json_line(o), "%s needs \"%s\"",
-			   what, key);
+		return json_fail(err, errsz, file, json_line(o), "%s needs "
+				 "\"%s\"", what, key);
 	if (!s || strlen(s) >= sz || (need && !*s))
-		return bad(err, errsz, file, json_line(v), "\"%s\" must be a "
-			   "%sstring of at most %zu bytes", key, need ?
-			   "non-empty " : "", sz - 1);
+		return json_fail(err, errsz, file, json_line(v), "\"%s\" must "
+				 "be a %sstring of at most %zu bytes", key,
+				 need ?
+			   "non-empty " : "",
+				 sz - 1);
 	for (const char *p = s; *p; p++)
 		if ((unsigned char)*p < 0x20 && *p != '\n')
-			return bad(err, errsz, file, json_line(v), "\"%s\" "
-				   "holds a control character", key);
+			return json_fail(err, errsz, file, json_line(v),
+					 "\"%s\" holds a control character",
+					 key);
 	str_ncpy(dst, s, sz);
 	return 0;
 }
@@ -826,13 +825,13 @@ static int contact_parse(const struct json *o, const char *file, size_t i,
 
 	re_snprintf(what, sizeof(what), "contact %zu", i + 1);
 	if (json_type(o) != JSON_OBJECT)
-		return bad(err, errsz, file, json_line(o), "%s must be an "
-			   "object with \"name\", \"relation\" and \"number\"",
-			   what);
+		return json_fail(err, errsz, file, json_line(o), "%s must be "
+				 "an object with \"name\", \"relation\" and "
+				 "\"number\"", what);
 	if (!only_keys(o, " name relation number ", &k))
-		return bad(err, errsz, file, json_key_line(o, k), "%s has no "
-			   "field \"%s\" (name, relation, number)", what,
-			   json_key(o, k));
+		return json_fail(err, errsz, file, json_key_line(o, k), "%s "
+				 "has no field \"%s\" (name, relation, number)",
+				 what, json_key(o, k));
 	e = text(o, what, "name", true, ct->name, sizeof(ct->name), file,
 		 err, errsz);
 	if (!e)
@@ -842,9 +841,10 @@ static int contact_parse(const struct json *o, const char *file, size_t i,
 		e = text(o, what, "number", true, ct->number,
 			 sizeof(ct->number), file, err, errsz);
 	if (!e && !number_ok(ct->number))
-		e = bad(err, errsz, file, json_line(json_get(o, "number")),
-			"%s: \"number\" must be 3 to 31 digits, optionally "
-			"after a +", what);
+		e = json_fail(err, errsz, file,
+			      json_line(json_get(o, "number")), "%s: "
+			      "\"number\" must be 3 to 31 digits, optionally "
+			      "after a +", what);
 	return e;
 }
 
@@ -858,22 +858,22 @@ int elder_parse(const struct json *o, const char *file, const char *account,
 
 	memset(pe, 0, sizeof(*pe));
 	if (json_type(o) != JSON_OBJECT)
-		return bad(err, errsz, file, json_line(o), "a profile is an "
-			   "object");
+		return json_fail(err, errsz, file, json_line(o), "a profile is "
+				 "an object");
 	if (!only_keys(o, " account kind name address district conditions "
 		       "lang contacts ", &k))
-		return bad(err, errsz, file, json_key_line(o, k), "unknown "
-			   "profile field \"%s\" (account, kind, name, "
-			   "address, district, conditions, lang, contacts)",
-			   json_key(o, k));
+		return json_fail(err, errsz, file, json_key_line(o, k),
+				 "unknown profile field \"%s\" (account, kind, "
+				 "name, address, district, conditions, lang, "
+				 "contacts)", json_key(o, k));
 	acc = json_get(o, "account");
 	if (acc && (!json_str(acc) || strcmp(json_str(acc), account)))
-		return bad(err, errsz, file, json_line(acc), "\"account\" "
-			   "differs from the profile's account \"%s\"",
-			   account);
+		return json_fail(err, errsz, file, json_line(acc),
+				 "\"account\" differs from the profile's "
+				 "account \"%s\"", account);
 	if (!account_ok(account))
-		return bad(err, errsz, file, json_line(o), "the account must "
-			   "be 1-63 of letters, digits, - _ . +");
+		return json_fail(err, errsz, file, json_line(o), "the account "
+				 "must be 1-63 of letters, digits, - _ . +");
 	str_ncpy(pe->account, account, sizeof(pe->account));
 	e = text(o, "a profile", "kind", false, pe->kind, sizeof(pe->kind),
 		 file, err, errsz);
@@ -882,9 +882,10 @@ int elder_parse(const struct json *o, const char *file, const char *account,
 	if (!pe->kind[0])
 		str_ncpy(pe->kind, "elder", sizeof(pe->kind));
 	if (strcmp(pe->kind, "elder") && strcmp(pe->kind, "booth"))
-		return bad(err, errsz, file, json_line(json_get(o, "kind")),
-			   "\"kind\" is elder (a home device) or booth (a "
-			   "booth's handset)");
+		return json_fail(err, errsz, file,
+				 json_line(json_get(o, "kind")), "\"kind\" is "
+				 "elder (a home device) or booth (a booth's "
+				 "handset)");
 	/* A booth's name and address are the booth's own. */
 	booth = !strcmp(pe->kind, "booth");
 	e = text(o, "an elder's profile", "name", !booth, pe->name,
@@ -906,14 +907,16 @@ int elder_parse(const struct json *o, const char *file, const char *account,
 	if (!pe->lang[0])
 		str_ncpy(pe->lang, "zh", sizeof(pe->lang));
 	if (strcmp(pe->lang, "zh") && strcmp(pe->lang, "en"))
-		return bad(err, errsz, file, json_line(json_get(o, "lang")),
-			   "\"lang\" is zh or en");
+		return json_fail(err, errsz, file,
+				 json_line(json_get(o, "lang")), "\"lang\" is "
+				 "zh or en");
 	cs = json_get(o, "contacts");
 	if (cs && (json_type(cs) != JSON_ARRAY ||
 		   json_count(cs) > ELDER_CONTACTS_MAX))
-		return bad(err, errsz, file, json_line(cs), "\"contacts\" must"
-			   " be a list of at most %u contacts, in the order "
-			   "they are called", ELDER_CONTACTS_MAX);
+		return json_fail(err, errsz, file, json_line(cs),
+				 "\"contacts\" must be a list of at most %u "
+				 "contacts, in the order they are called",
+				 ELDER_CONTACTS_MAX);
 	for (size_t i = 0; i < json_count(cs); i++) {
 		e = contact_parse(json_at(cs, i), file, i, &pe->contacts[i],
 				  err, errsz);
@@ -922,7 +925,7 @@ int elder_parse(const struct json *o, const char *file, const char *account,
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(pe->contacts[j].number,
 				    pe->contacts[i].number))
-				return bad(err, errsz, file, json_line(
+				return json_fail(err, errsz, file, json_line(
 						   json_at(cs, i)), "contact "
 					   "%zu has the number of contact %zu",
 					   i + 1, j + 1);
@@ -942,8 +945,8 @@ int elder_site_load(struct elder *e, const struct json *root,
 	if (!els)
 		return 0;
 	if (json_type(els) != JSON_OBJECT)
-		return bad(err, errsz, file, json_line(els), "\"elders\" must "
-			   "be an object of account: profile");
+		return json_fail(err, errsz, file, json_line(els), "\"elders\" "
+				 "must be an object of account: profile");
 	pe = mem_zalloc(sizeof(*pe) * (json_count(els) ? json_count(els) :
 				       1), NULL);
 	if (!pe)
@@ -951,7 +954,7 @@ int elder_site_load(struct elder *e, const struct json *root,
 	/* Every profile is checked before any is stored: all or nothing. */
 	for (size_t i = 0; i < json_count(els) && !r; i++) {
 		if (!account_ok(json_key(els, i)))
-			r = bad(err, errsz, file, json_key_line(els, i),
+			r = json_fail(err, errsz, file, json_key_line(els, i),
 				"profile \"%s\": the account must be 1-63 of "
 				"letters, digits, - _ . +", json_key(els, i));
 		else

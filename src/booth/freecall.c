@@ -98,9 +98,16 @@ static bool tracked_cmp(struct le *le, void *arg)
 	return !strcmp(t->callid, arg);
 }
 
+static void tracked_destructor(void *arg)
+{
+	struct tracked *t = arg;
+
+	hash_unlink(&t->he);
+}
+
 static void track(struct freecall *fc, const char *callid)
 {
-	struct tracked *t = mem_zalloc(sizeof(*t), NULL);
+	struct tracked *t = mem_zalloc(sizeof(*t), tracked_destructor);
 
 	if (!t)
 		return;
@@ -115,6 +122,7 @@ static void ended(enum event_type type, const void *data, void *arg)
 	const char *callid;
 	struct le *le;
 	uint32_t secs;
+	int64_t from;
 
 	if (type != EVENT_CALL_ENDED)
 		return;
@@ -123,9 +131,12 @@ static void ended(enum event_type type, const void *data, void *arg)
 			 (void *)callid);
 	if (!le)
 		return;
+	/* From the callee's answer: a call from the screen was answered by
+	 * the handset long before. */
 	rec = call_record(data);
-	secs = rec->answer_ms && rec->end_ms > rec->answer_ms ?
-		(uint32_t)((rec->end_ms - rec->answer_ms + 999) / 1000) : 0;
+	from = call_bridged_ms(data);
+	secs = from && rec->end_ms > from ?
+		(uint32_t)((rec->end_ms - from + 999) / 1000) : 0;
 	if (store_freecall_end(fc->st, callid, secs))
 		log_msg(LOG_WARN, callid, "booth: cannot record the free "
 			"call's length");
@@ -141,6 +152,9 @@ int freecall_check(struct freecall *fc, const struct booth_info *bi,
 	/* The taxi fallback is offered by laoyou itself: no quota. */
 	bool hotline = fc->cf.taxi_hotline[0] &&
 		!strcmp(number, fc->cf.taxi_hotline);
+	/* 021 and the 8 digits are one number, for the quota too. */
+	const char *key = strlen(number) == 11 && !strncmp(number, "021", 3) ?
+		number + 3 : number;
 	char day[11];
 	int err;
 
@@ -153,7 +167,7 @@ int freecall_check(struct freecall *fc, const struct booth_info *bi,
 	}
 	booths_day(clock_wall_ms(), day, NULL);
 	if (!sos && !hotline) {
-		err = store_freecall_count(fc->st, bi->id, number, day,
+		err = store_freecall_count(fc->st, bi->id, key, day,
 					   &by_booth, &by_number);
 		if (err) {
 			p->scode = 500;
@@ -181,15 +195,20 @@ int freecall_check(struct freecall *fc, const struct booth_info *bi,
 		booths_count(fc->b, bi->id, "taxi-hotline");
 	}
 	else if (callid) {
-		err = store_freecall(fc->st, bi->id, number, day, callid,
+		err = store_freecall(fc->st, bi->id, key, day, callid,
 				     clock_wall_ms(), 0, sos);
-		if (err) {
+		if (err && !sos) {
 			p->scode = 500;
 			str_ncpy(p->reason, "Server Error (store)",
 				 sizeof(p->reason));
 			return err;
 		}
-		track(fc, callid);
+		/* An emergency call goes through even unrecorded. */
+		if (err)
+			log_msg(LOG_WARN, callid, "booth %s: emergency call "
+				"not recorded", bi->id);
+		else
+			track(fc, callid);
 		booths_count(fc->b, bi->id, sos ? "emergency" : "call");
 	}
 	return 0;
@@ -204,6 +223,8 @@ static void policy(struct call *c, const struct store_account *caller,
 	if (strcmp(caller->kind, "booth"))
 		return;
 	if (booths_of_account(fc->b, caller->user, &bi)) {
+		if (freecall_is_emergency(dialled))
+			return;    /* always: p is zeroed, no limit */
 		p->scode = 403;
 		str_ncpy(p->reason, "Forbidden (not a booth of the fleet)",
 			 sizeof(p->reason));
@@ -238,6 +259,10 @@ int freecall_alloc(struct freecall **fcp, struct booths *b,
 			log_warn("booth: no freecall_warning prompt (%s): the "
 				 "free-call limit comes without a warning",
 				 i ? "en" : "zh");
+	/* Calls a crash cut short never ended here: forget them, as an
+	 * unanswered call is forgotten. */
+	if (store_freecall_sweep(st))
+		log_warn("booth: cannot sweep free calls left by a crash");
 	err = hash_alloc(&fc->running, 64);
 	if (!err)
 		err = event_subscribe(&fc->sub, ended, fc);

@@ -645,15 +645,9 @@ static int request_body(struct taxi *t, const struct store_ride *r,
 			const struct booth_info *bi, char *out, size_t sz)
 {
 	const struct conf *cf = &t->cf;
-	size_t n = strlen(cf->public_url);
 	char base[300], lat[24], lon[24];
 
-	while (n && cf->public_url[n - 1] == '/')
-		n--;
-	if (n)
-		re_snprintf(base, sizeof(base), "%b", cf->public_url, n);
-	else
-		re_snprintf(base, sizeof(base), "http://%J", &cf->http);
+	conf_public_url(cf, base, sizeof(base));
 	/* libre's %f truncates instead of rounding (121.483801 prints as
 	 * 121.483800): the partner gets libc's correctly rounded digits. */
 	snprintf(lat, sizeof(lat), "%.6f", bi->lat);

@@ -39,6 +39,7 @@ struct watch {
 	struct booths *b;
 	struct sms *sms;
 	struct tmr tmr;            /* the next escalation due */
+	bool retry;                /* an overdue alert is being retried */
 };
 
 static const struct {
@@ -100,27 +101,13 @@ static void cut(const char *s, size_t max, char *out, size_t sz)
 		strcat(out, "…");
 }
 
-static void base_url(const struct conf *cf, char *buf, size_t sz)
-{
-	if (cf->public_url[0]) {
-		size_t n = strlen(cf->public_url);
-		re_snprintf(buf, sz, "%b", cf->public_url,
-			    cf->public_url[n - 1] == '/' ? n - 1 : n);
-	}
-	else {
-		struct sa a = cf->http;
-		if (sa_is_any(&a))
-			sa_set_str(&a, "127.0.0.1", sa_port(&cf->http));
-		re_snprintf(buf, sz, "http://%J", &a);
-	}
-}
 
 void watch_link(const struct watch *w, const char *token, char *buf,
 		size_t sz)
 {
 	char base[300];
 
-	base_url(&w->cf, base, sizeof(base));
+	conf_public_url(&w->cf, base, sizeof(base));
 	re_snprintf(buf, sz, "%s/watch.html?v=%s", base, token);
 }
 
@@ -264,8 +251,11 @@ static void schedule(struct watch *w)
 	}
 	due = err ? RECHECK_MS : oldest + (int64_t)w->cf.watch_escalate_s *
 		1000 - now;
-	if (due < 0)
-		due = 0;
+	/* Overdue and still open: escalating it failed (the store); try
+	 * again in a while, not in a busy loop. */
+	if (due <= 0)
+		due = w->retry ? RECHECK_MS : 0;
+	w->retry = due == 0;
 	tmr_start(&w->tmr, (uint64_t)(due < RECHECK_MS ? due : RECHECK_MS),
 		  tick, w);
 }
@@ -508,17 +498,19 @@ static int text(const struct json *o, const char *key, bool need, char *dst,
 
 	if (!v) {
 		if (need)
-			return json_fail(err, errsz, file, json_line(o), "a volunteer"
-				   " needs \"%s\"", key);
+			return json_fail(err, errsz, file, json_line(o), "a "
+					 "volunteer needs \"%s\"", key);
 		dst[0] = '\0';
 		return 0;
 	}
 	if (json_type(v) != JSON_STRING || strlen(json_str(v)) >= sz ||
 	    (need && !json_str(v)[0]) ||
 	    (json_str(v)[0] && !sms_text_ok(json_str(v))))
-		return json_fail(err, errsz, file, json_line(v), "\"%s\" must be %s"
-			   "text of at most %zu bytes", key, need ?
-			   "non-empty " : "", sz - 1);
+		return json_fail(err, errsz, file, json_line(v), "\"%s\" must "
+				 "be %stext of at most %zu bytes", key,
+				 need ?
+			   "non-empty " : "",
+				 sz - 1);
 	str_ncpy(dst, json_str(v), sz);
 	return 0;
 }
@@ -534,8 +526,8 @@ int watch_volunteer_parse(const struct json *o, const char *file,
 
 	memset(v, 0, sizeof(*v));
 	if (json_type(o) != JSON_OBJECT)
-		return json_fail(err, errsz, file, json_line(o), "a volunteer is an "
-			   "object");
+		return json_fail(err, errsz, file, json_line(o), "a volunteer "
+				 "is an object");
 	for (size_t k = 0; k < json_count(o); k++) {
 		re_snprintf(pat, sizeof(pat), " %s ", json_key(o, k));
 		if (strlen(json_key(o, k)) > 20 || !strstr(allowed, pat))
@@ -546,8 +538,8 @@ int watch_volunteer_parse(const struct json *o, const char *file,
 	e = text(o, "id", true, v->id, sizeof(v->id), file, err, errsz);
 	n = strlen(v->id);
 	if (!e && strspn(v->id, "abcdefghijklmnopqrstuvwxyz0123456789-_") != n)
-		e = json_fail(err, errsz, file, json_line(json_get(o, "id")), "a "
-			"volunteer id is 1-31 of a-z 0-9 - _");
+		e = json_fail(err, errsz, file, json_line(json_get(o, "id")),
+			      "a volunteer id is 1-31 of a-z 0-9 - _");
 	if (!e)
 		e = text(o, "name", true, v->name, sizeof(v->name), file, err,
 			 errsz);
@@ -570,17 +562,19 @@ int watch_volunteer_parse(const struct json *o, const char *file,
 		e = json_fail(err, errsz, file, json_line(json_get(o, "kind")),
 			"\"kind\" is volunteer or office");
 	if (!e && !strcmp(v->district, "*") && strcmp(v->kind, "office"))
-		e = json_fail(err, errsz, file, json_line(json_get(o, "district")),
-			"only an office (the 12345 operations) covers "
-			"district \"*\"");
+		e = json_fail(err, errsz, file,
+			      json_line(json_get(o, "district")), "only an "
+			      "office (the 12345 operations) covers district "
+			      "\"*\"");
 	if (!e)
 		e = text(o, "escalation", false, v->escalation,
 			 sizeof(v->escalation), file, err, errsz);
 	if (!e && v->escalation[0] && (strcmp(v->kind, "office") ||
 				       !sms_number_ok(v->escalation)))
-		e = json_fail(err, errsz, file, json_line(json_get(o, "escalation")),
-			"\"escalation\" is an office's escalation number (3-20 "
-			"digits)");
+		e = json_fail(err, errsz, file,
+			      json_line(json_get(o, "escalation")),
+			      "\"escalation\" is an office's escalation number "
+			      "(3-20 digits)");
 	if (!e)
 		e = text(o, "token", false, v->token, sizeof(v->token), file,
 			 err, errsz);
@@ -625,8 +619,8 @@ int watch_site_load(struct watch *w, const struct json *root,
 	if (!list)
 		return 0;
 	if (json_type(list) != JSON_ARRAY)
-		return json_fail(err, errsz, file, json_line(list), "\"volunteers\" "
-			   "is an array of volunteers");
+		return json_fail(err, errsz, file, json_line(list),
+				 "\"volunteers\" is an array of volunteers");
 	for (size_t i = 0; i < json_count(list) && !e; i++) {
 		const struct json *o = json_at(list, i);
 		e = watch_volunteer_parse(o, file, &v, err, errsz);
@@ -667,7 +661,7 @@ int watch_alloc(struct watch **wp, const struct conf *cf, struct store *st,
 	tmr_init(&w->tmr);
 	if (!cf->public_url[0]) {
 		char base[300];
-		base_url(cf, base, sizeof(base));
+		conf_public_url(cf, base, sizeof(base));
 		log_info("watch: public_url is not set: volunteers' links "
 			 "point at %s", base);
 	}

@@ -214,6 +214,8 @@ static void limit_arm(struct call *c)
 void call_bridged(struct call *c)
 {
 	c->bridged_mono = clock_mono_ms();
+	if (!c->bridged_wall)
+		c->bridged_wall = clock_wall_ms();
 	limit_arm(c);
 }
 
@@ -234,6 +236,11 @@ void call_allow_outside(struct call *c)
 {
 	if (c)
 		c->caller.outbound = true;
+}
+
+int64_t call_bridged_ms(const struct call *c)
+{
+	return c ? c->bridged_wall : 0;
 }
 
 uint32_t call_talk_s(const struct call *c)

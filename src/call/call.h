@@ -129,6 +129,8 @@ int  call_supervise(struct call *target, struct call *sup,
  * warn to the caller warn_s before the end; 0 removes the limit. */
 int  call_set_limit(struct call *c, uint32_t limit_s, uint32_t warn_s,
 		    struct audio *warn);
+/** Wall-clock ms the caller was first bridged to a callee (0 = never). */
+int64_t call_bridged_ms(const struct call *c);
 /** Seconds the bridged conversation has lasted (0 if not bridged). */
 uint32_t call_talk_s(const struct call *c);
 /** Hang up the call. */

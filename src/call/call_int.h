@@ -46,6 +46,7 @@ struct call {
 	uint32_t limit_s, warn_s;
 	struct audio *warn;
 	uint64_t bridged_mono;     /* 0 = not bridged to a callee yet */
+	int64_t bridged_wall;      /* first bridged, wall ms (0 = never) */
 	char callid[128];
 	struct store_account caller;
 	bool counted;              /* in the caller's concurrency count */
@@ -115,5 +116,7 @@ int  route_listen(struct calls *cs);
 struct call *route_find(struct calls *cs, const struct pl *callid);
 /** Is this dialled string an outside (trunk) number? */
 bool route_is_outside(const char *s);
+/** Is s an emergency number (110, 119, 120, 122)? */
+bool route_is_emergency(const char *s);
 
 #endif

@@ -33,14 +33,31 @@ struct call *route_find(struct calls *cs, const struct pl *callid)
 /* A number for the trunk rather than an extension: a national or mobile
  * number (7+ digits), anything with a trunk prefix (0, +), or an
  * emergency number.  Four-digit extensions stay ours (404 if unknown). */
-bool route_is_outside(const char *s)
+bool route_is_emergency(const char *s)
 {
 	static const char *emergency[] = {"110", "119", "120", "122"};
-	size_t n = strlen(s);
 
 	for (size_t i = 0; i < ARRAY_SIZE(emergency); i++)
 		if (!strcmp(s, emergency[i]))
 			return true;
+	return false;
+}
+
+/* Emergency numbers are always reachable from the citizens' own devices
+ * (booths, elders' one-touch devices); staff phones keep the toll-fraud
+ * rules. */
+static bool sos_for(const struct store_account *a, const char *number)
+{
+	return route_is_emergency(number) && (!strcmp(a->kind, "booth") ||
+					      !strcmp(a->kind, "elder-device"));
+}
+
+bool route_is_outside(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (route_is_emergency(s))
+		return true;
 	for (size_t i = s[0] == '+' ? 1 : 0; i < n; i++)
 		if (s[i] < '0' || s[i] > '9')
 			return false;
@@ -103,7 +120,7 @@ static uint32_t fork_number(struct call *c, const char *number,
 	/* Toll-fraud guard: trunks and outside numbers need the caller's
 	 * explicit permission, whoever the caller claims to be in From. */
 	if ((err == ENOENT || !strcmp(callee.kind, "trunk")) &&
-	    !c->caller.outbound) {
+	    !c->caller.outbound && !sos_for(&c->caller, number)) {
 		*code = 403;
 		return 0;
 	}
@@ -264,7 +281,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	char dialled[64];
 	const struct sip_hdr *hops_hdr;
 	uint32_t limit, hops = 0, started;
-	bool for_app, have_callee = false;
+	bool for_app, have_callee = false, sos;
 	struct call_app *app = NULL;
 	uint16_t code;
 	int err;
@@ -299,7 +316,11 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 	if (sipd_authenticate(cs->sd, msg, &caller))
 		return;
 
-	if (!store_healthy(cs->st)) {
+	(void)pl_strcpy(&msg->uri.user, dialled, sizeof(dialled));
+	/* A citizen's emergency call goes through whatever else is wrong: a
+	 * store that cannot record it, or no outside calls on the account. */
+	sos = sos_for(&caller, dialled);
+	if (!store_healthy(cs->st) && !sos) {
 		reject(cs, msg, 503, "Service Unavailable (store)");
 		return;
 	}
@@ -327,7 +348,6 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 		return;
 	}
 
-	(void)pl_strcpy(&msg->uri.user, dialled, sizeof(dialled));
 	for (struct le *le = cs->apps.head; le; le = le->next) {
 		app = le->data;
 		if (app->claimh(dialled, app->arg))
@@ -352,7 +372,7 @@ static void conn_handler(const struct sip_msg *msg, void *arg)
 			return;
 		}
 		if ((err == ENOENT || (!err && !strcmp(callee.kind, "trunk")))
-		    && !caller.outbound) {
+		    && !caller.outbound && !sos) {
 			reject(cs, msg, 403, "Forbidden (no outbound "
 			       "permission)");
 			return;

@@ -53,6 +53,22 @@ void conf_defaults(struct conf *cf)
 	str_ncpy(cf->taxi_hotline, "96840", sizeof(cf->taxi_hotline));
 }
 
+void conf_public_url(const struct conf *cf, char *buf, size_t sz)
+{
+	size_t n = strlen(cf->public_url);
+	struct sa a = cf->http;
+
+	while (n && cf->public_url[n - 1] == '/')
+		n--;
+	if (n) {
+		re_snprintf(buf, sz, "%b", cf->public_url, n);
+		return;
+	}
+	if (sa_is_any(&a))
+		sa_set_str(&a, "127.0.0.1", sa_port(&cf->http));
+	re_snprintf(buf, sz, "http://%J", &a);
+}
+
 static int parse_u32(uint32_t *v, const char *s, uint32_t min, uint32_t max)
 {
 	char *end;
@@ -146,10 +162,14 @@ static int set_str(const struct str_key *k, struct conf *cf, const char *val,
 	    (k->what && (!*val || strspn(val, k->what) != strlen(val))) ||
 	    (url && *val && strncmp(val, "http://", 7) &&
 	     strncmp(val, "https://", 8)) || strpbrk(val, " \t\"")) {
+		/* A secret (or a URL holding a password) is not repeated
+		 * into a log. */
+		bool hide = !strcmp(k->key, "taxi_secret") ||
+			!strcmp(k->key, "sms_url");
 		re_snprintf(err, errsz, "%s must be %s of at most %zu "
 			    "characters, not '%s'", k->key, url ?
 			    "an http:// URL" : k->what ? "digits" :
-			    "a word", k->size - 1, val);
+			    "a word", k->size - 1, hide ? "(hidden)" : val);
 		return EINVAL;
 	}
 	str_ncpy(dst, val, k->size);

@@ -61,6 +61,10 @@ struct conf {
  * beside the database. */
 void conf_dirs(struct conf *cf);
 
+/** How outsiders reach our HTTP side, without a trailing '/':
+ * public_url, else our own listener (127.0.0.1 for a wildcard address). */
+void conf_public_url(const struct conf *cf, char *buf, size_t sz);
+
 /** Fill cf with the built-in defaults. */
 void conf_defaults(struct conf *cf);
 /** Load path over the defaults; on error write `file:line: why` to err. */

@@ -132,6 +132,10 @@ static void reload(struct server *s)
 			  err);
 		return;
 	}
+	/* Directories need a restart: keep the running ones. */
+	str_ncpy(cf.data_dir, s->cf.data_dir, sizeof(cf.data_dir));
+	str_ncpy(cf.prompts_dir, s->cf.prompts_dir, sizeof(cf.prompts_dir));
+	str_ncpy(cf.web_dir, s->cf.web_dir, sizeof(cf.web_dir));
 	/* Said before the new log level applies, so it is always seen. */
 	log_info("reloaded %s: log_level, realm, timeouts, limits, "
 		 "registration expiries, bans and the imported site "
@@ -149,6 +153,7 @@ static void reload(struct server *s)
 	watch_reconf(s->watch, &cf);
 	elder_reconf(s->elder, &cf);
 	taxi_reconf(s->taxi, &cf);
+	api_reconf(s->api, &cf);
 	s->cf = cf;
 }
 

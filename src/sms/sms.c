@@ -388,22 +388,12 @@ static void tick(void *arg)
 
 static void configure(struct sms *s, const struct conf *cf)
 {
+	char base[300];
+
 	s->cf = *cf;
-	if (cf->public_url[0]) {
-		size_t n = strlen(cf->public_url);
-		re_snprintf(s->dlr_base, sizeof(s->dlr_base),
-			    "%b/api/v1/sms/dlr", cf->public_url,
-			    cf->public_url[n - 1] == '/' ? n - 1 : n);
-	}
-	else {
-		/* Nobody said how the gateway reaches us: our own listener,
-		 * which works when Kannel runs on this host. */
-		struct sa a = cf->http;
-		if (sa_is_any(&a))
-			sa_set_str(&a, "127.0.0.1", sa_port(&cf->http));
-		re_snprintf(s->dlr_base, sizeof(s->dlr_base),
-			    "http://%J/api/v1/sms/dlr", &a);
-	}
+	conf_public_url(cf, base, sizeof(base));
+	re_snprintf(s->dlr_base, sizeof(s->dlr_base), "%s/api/v1/sms/dlr",
+		    base);
 }
 
 static void report_off(struct sms *s)

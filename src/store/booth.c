@@ -178,6 +178,15 @@ int store_booth_token(struct store *st, const char *id, const char *hash)
 			 hash, id);
 }
 
+int store_booth_token_first(struct store *st, const char *id,
+			    const char *hash)
+{
+	int err = store_run(st, "UPDATE booths SET token_hash=? WHERE id=? AND "
+			    "token_hash=''", "ss", hash, id);
+
+	return err == ENOENT ? 0 : err;
+}
+
 int store_booth_by_token(struct store *st, const char *hash, char *id,
 			 size_t sz)
 {
@@ -264,7 +273,9 @@ int store_charge(struct store *st, const char *id, uint32_t port,
 				"siiis", id, (int64_t)port, ts_ms, ts_ms,
 				flag && flag[0] ? flag : "fault");
 	}
-	if (!err && idp)
+	/* A new session's id (a stop that found its start made none). */
+	if (!err && idp && sqlite3_changes(store_db(st)) &&
+	    strcmp(event, "stop"))
 		*idp = sqlite3_last_insert_rowid(store_db(st));
 	return err;
 }
@@ -373,6 +384,14 @@ struct json_arg {
 	struct mbuf *mb;
 	uint32_t n;
 };
+
+int store_freecall_sweep(struct store *st)
+{
+	int err = store_run(st, "DELETE FROM freecalls WHERE secs=0 AND "
+			    "emergency=0", "");
+
+	return err == ENOENT ? 0 : err;
+}
 
 int store_freecall_end(struct store *st, const char *callid, uint32_t secs)
 {

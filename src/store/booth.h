@@ -31,6 +31,9 @@ typedef void (store_booth_h)(const struct store_booth *b, void *arg);
 int  store_booth_list(struct store *st, store_booth_h *h, void *arg);
 /** Set the hash of a booth's screen token; ENOENT if no such booth. */
 int  store_booth_token(struct store *st, const char *id, const char *hash);
+/** Set the token's hash only if the booth has none yet. */
+int  store_booth_token_first(struct store *st, const char *id,
+			     const char *hash);
 /** The booth whose token hashes to hash, into id; ENOENT if none. */
 int  store_booth_by_token(struct store *st, const char *hash, char *id,
 			  size_t sz);
@@ -69,6 +72,8 @@ int  store_freecall(struct store *st, const char *id, const char *number,
 /** A free call ended after secs of talk; one never answered (secs 0)
  * is forgotten, so it does not count against the quotas. */
 int  store_freecall_end(struct store *st, const char *callid, uint32_t secs);
+/** Forget the free calls a crash left unfinished (secs 0, not emergency). */
+int  store_freecall_sweep(struct store *st);
 /** The fleet as a JSON array into mb: each booth with its open faults,
  * today's usage (day) and charging. */
 int  store_booth_json(struct store *st, const char *id, const char *day,

@@ -86,26 +86,28 @@ int store_row(struct store *st, const char *sql, int ncols,
 
 int store_user_add(struct store *st, const struct store_user *u)
 {
-	return store_run(st, "INSERT INTO users(name,hash,role,agent,created_ms) "
-		   "VALUES(?,?,?,?,?)", "ssssi", u->name, u->hash, u->role,
-		   u->agent, u->created_ms);
+	return store_run(st, "INSERT INTO "
+			 "users(name,hash,role,agent,created_ms) "
+			 "VALUES(?,?,?,?,?)", "ssssi", u->name, u->hash,
+			 u->role, u->agent, u->created_ms);
 }
 
 int store_user_get(struct store *st, const char *name, struct store_user *u)
 {
 	memset(u, 0, sizeof(*u));
-	return store_row(st, "SELECT name,hash,role,agent FROM users WHERE name=?",
-		   4, "s", name, u->name, sizeof(u->name), u->hash,
-		   sizeof(u->hash), u->role, sizeof(u->role), u->agent,
-		   sizeof(u->agent));
+	return store_row(st, "SELECT name,hash,role,agent FROM users WHERE "
+			 "name=?", 4, "s", name, u->name, sizeof(u->name),
+			 u->hash, sizeof(u->hash), u->role, sizeof(u->role),
+			 u->agent, sizeof(u->agent));
 }
 
 int store_user_passwd(struct store *st, const char *name, const char *hash)
 {
-	int err = store_run(st, "UPDATE users SET hash=? WHERE name=?", "ss", hash,
-		      name);
+	int err = store_run(st, "UPDATE users SET hash=? WHERE name=?", "ss",
+			    hash, name);
 	if (!err)    /* a new password ends every session of the user */
-		(void)store_run(st, "DELETE FROM sessions WHERE user=?", "s", name);
+		(void)store_run(st, "DELETE FROM sessions WHERE user=?", "s",
+				name);
 	return err;
 }
 
@@ -113,7 +115,8 @@ int store_user_del(struct store *st, const char *name)
 {
 	int err = store_run(st, "DELETE FROM users WHERE name=?", "s", name);
 	if (!err)
-		(void)store_run(st, "DELETE FROM sessions WHERE user=?", "s", name);
+		(void)store_run(st, "DELETE FROM sessions WHERE user=?", "s",
+				name);
 	return err;
 }
 
@@ -169,9 +172,10 @@ int store_audit(struct store *st, int64_t ts_ms, const char *who,
 int store_wrapup(struct store *st, int64_t ts_ms, const char *callid,
 		 const char *agent, const char *category, const char *notes)
 {
-	return store_run(st, "INSERT INTO wrapups(ts_ms,callid,agent,category,notes)"
-		   " VALUES(?,?,?,?,?)", "issss", ts_ms, callid, agent,
-		   category, notes);
+	return store_run(st, "INSERT INTO "
+			 "wrapups(ts_ms,callid,agent,category,notes) "
+			 "VALUES(?,?,?,?,?)", "issss", ts_ms, callid, agent,
+			 category, notes);
 }
 
 bool store_cdr_known(struct store *st, const char *callid)
@@ -179,13 +183,13 @@ bool store_cdr_known(struct store *st, const char *callid)
 	char buf[8];
 
 	return !store_row(st, "SELECT 1 FROM cdr WHERE callid=? LIMIT 1", 1, "s",
-		    callid, buf, sizeof(buf));
+			  callid, buf, sizeof(buf));
 }
 
 int store_callback_done(struct store *st, int64_t id)
 {
-	return store_run(st, "UPDATE callbacks SET status='done' WHERE id=? AND "
-		   "status='open'", "i", id);
+	return store_run(st, "UPDATE callbacks SET status='done' WHERE id=? "
+			 "AND status='open'", "i", id);
 }
 
 int store_recording(struct store *st, int64_t cdr_id, char *path,
