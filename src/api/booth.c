@@ -44,7 +44,8 @@ int api_booth_auth(struct req *r, struct booth_info *bi)
 	struct pl pl;
 	int err = ENOENT;
 
-	if (h && !re_regex(h->val.p, h->val.l, "^Booth [^ ]+$", &pl))
+	if (h && !re_regex(h->val.p, h->val.l, "Booth [^ ]+", &pl) &&
+	    pl.p == h->val.p + 6 && pl.p + pl.l == h->val.p + h->val.l)
 		(void)pl_strcpy(&pl, token, sizeof(token));
 	else if (!h)
 		(void)api_param(r, "token", token, sizeof(token));

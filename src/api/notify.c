@@ -486,7 +486,8 @@ static int volunteer_auth(struct req *r, struct store_volunteer *v)
 
 	if (!need(r, r->api->svc.watch, "the watch"))
 		return ENODEV;
-	if (h && !re_regex(h->val.p, h->val.l, "^Volunteer [^ ]+$", &pl))
+	if (h && !re_regex(h->val.p, h->val.l, "Volunteer [^ ]+", &pl) &&
+	    pl.p == h->val.p + 10 && pl.p + pl.l == h->val.p + h->val.l)
 		(void)pl_strcpy(&pl, token, sizeof(token));
 	else if (!h)
 		(void)api_param(r, "v", token, sizeof(token));

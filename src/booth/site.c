@@ -12,7 +12,7 @@
 #include "booth/booth_int.h"
 
 
-enum { TOKEN_MIN = 16, TOKEN_MAX = 95 };
+enum { TOKEN_MIN = 12, TOKEN_MAX = 95 };
 
 static bool id_ok(const char *s)
 {

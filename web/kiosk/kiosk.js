@@ -1014,6 +1014,9 @@ function onCall(d) {
 		return;
 	const st = d.state || d.event || '';
 	const id = svc + '-status';
+	/* The page said "calling" already when the request was taken. */
+	if (st === 'ringing')
+		return;
 	if (st === 'ended' || st === 'failed' || st === 'hangup') {
 		status(id, SPOKEN[lang].kiosk_call_ended);
 		speak('kiosk_call_ended');
