@@ -79,17 +79,6 @@ static int each(struct store *st, sqlite3_stmt *s,
 	return rc == SQLITE_DONE ? 0 : store_sqlerr(st, rc, "booth");
 }
 
-static int query(struct store *st, sqlite3_stmt **sp, const char *sql,
-		 const char *fmt, ...)
-{
-	va_list ap;
-	int err;
-
-	va_start(ap, fmt);
-	err = store_prep(st, sp, sql, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 int store_booth_put(struct store *st, const struct store_booth *b)
 {
@@ -131,7 +120,7 @@ static int get_by(struct store *st, const char *col, const char *val,
 
 	re_snprintf(sql, sizeof(sql), "SELECT " BOOTH_COLS " FROM booths "
 		    "WHERE %s=? LIMIT 1", col);
-	err = query(st, &s, sql, "s", val);
+	err = store_query(st, &s, sql, "s", val);
 	if (!err)
 		err = each(st, s, one_row, &o);
 	return err ? err : o.found ? 0 : ENOENT;
@@ -166,7 +155,7 @@ int store_booth_list(struct store *st, store_booth_h *h, void *arg)
 {
 	struct list_arg la = {h, arg};
 	sqlite3_stmt *s;
-	int err = query(st, &s, "SELECT " BOOTH_COLS " FROM booths ORDER BY id",
+	int err = store_query(st, &s, "SELECT " BOOTH_COLS " FROM booths ORDER BY id",
 			"");
 
 	return err ? err : each(st, s, list_row, &la);
@@ -290,7 +279,7 @@ int store_charge_ports(struct store *st, const char *id, uint32_t n,
 		int err, rc;
 
 		/* The port's last session tells: open, a fault, or done. */
-		err = query(st, &s, "SELECT start_ms, stop_ms, flag FROM "
+		err = store_query(st, &s, "SELECT start_ms, stop_ms, flag FROM "
 			    "charge_sessions WHERE booth=? AND port=? ORDER BY"
 			    " id DESC LIMIT 1", "si", id, (int64_t)port);
 		if (err)
@@ -325,7 +314,7 @@ int store_charge_total(struct store *st, const char *id, int64_t from_ms,
 	sqlite3_stmt *s;
 	int err, rc;
 
-	err = query(st, &s, "SELECT coalesce(sum(wh),0), count(*) FROM "
+	err = store_query(st, &s, "SELECT coalesce(sum(wh),0), count(*) FROM "
 		    "charge_sessions WHERE (?='' OR booth=?) AND start_ms>=? "
 		    "AND start_ms<? AND flag<>'fault'", "ssii", id, id, from_ms,
 		    to_ms);
@@ -347,7 +336,7 @@ int store_freecall_count(struct store *st, const char *id,
 	sqlite3_stmt *s;
 	int err, rc;
 
-	err = query(st, &s, "SELECT (SELECT count(*) FROM freecalls WHERE "
+	err = store_query(st, &s, "SELECT (SELECT count(*) FROM freecalls WHERE "
 		    "booth=? AND day=? AND emergency=0), (SELECT count(*) FROM"
 		    " freecalls WHERE number=? AND day=? AND emergency=0)",
 		    "ssss", id, day, number, day);
@@ -446,7 +435,7 @@ int store_booth_json(struct store *st, const char *id, const char *day,
 	sqlite3_stmt *s;
 	int err;
 
-	err = query(st, &s, "SELECT " BOOTH_COLS ", (SELECT json_group_array("
+	err = store_query(st, &s, "SELECT " BOOTH_COLS ", (SELECT json_group_array("
 		    "json_object('kind',kind,'detail',detail,'ts_ms',ts_ms)) "
 		    "FROM booth_faults f WHERE f.booth=b.id AND cleared_ms=0), "
 		    "(SELECT json_group_object(service,n) FROM booth_usage u "

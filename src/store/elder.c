@@ -41,23 +41,7 @@ static int exec(struct store *st, const char *sql)
 	return rc == SQLITE_OK ? 0 : store_sqlerr(st, rc, sql);
 }
 
-static int query(struct store *st, sqlite3_stmt **sp, const char *sql,
-		 const char *fmt, ...)
-{
-	va_list ap;
-	int err;
 
-	va_start(ap, fmt);
-	err = store_prep(st, sp, sql, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-static void text(sqlite3_stmt *s, int col, char *dst, size_t sz)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-	str_ncpy(dst, t ? (const char *)t : "", sz);
-}
 
 int store_elder_put(struct store *st, const struct store_elder *e)
 {
@@ -96,13 +80,13 @@ int store_elder_put(struct store *st, const struct store_elder *e)
 static void profile_of(sqlite3_stmt *s, struct store_elder *e)
 {
 	memset(e, 0, sizeof(*e));
-	text(s, 0, e->account, sizeof(e->account));
-	text(s, 1, e->kind, sizeof(e->kind));
-	text(s, 2, e->name, sizeof(e->name));
-	text(s, 3, e->address, sizeof(e->address));
-	text(s, 4, e->district, sizeof(e->district));
-	text(s, 5, e->conditions, sizeof(e->conditions));
-	text(s, 6, e->lang, sizeof(e->lang));
+	store_col_text(s, 0, e->account, sizeof(e->account));
+	store_col_text(s, 1, e->kind, sizeof(e->kind));
+	store_col_text(s, 2, e->name, sizeof(e->name));
+	store_col_text(s, 3, e->address, sizeof(e->address));
+	store_col_text(s, 4, e->district, sizeof(e->district));
+	store_col_text(s, 5, e->conditions, sizeof(e->conditions));
+	store_col_text(s, 6, e->lang, sizeof(e->lang));
 	e->updated_ms = sqlite3_column_int64(s, 7);
 }
 
@@ -111,7 +95,7 @@ static int contacts_of(struct store *st, struct store_elder *e)
 	sqlite3_stmt *s;
 	int rc, err;
 
-	err = query(st, &s, "SELECT name,relation,number FROM elder_contacts "
+	err = store_query(st, &s, "SELECT name,relation,number FROM elder_contacts "
 		    "WHERE account=? ORDER BY seq", "s", e->account);
 	if (err)
 		return err;
@@ -119,9 +103,9 @@ static int contacts_of(struct store *st, struct store_elder *e)
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW &&
 	       e->ncontacts < ELDER_CONTACTS_MAX) {
 		struct store_elder_contact *c = &e->contacts[e->ncontacts++];
-		text(s, 0, c->name, sizeof(c->name));
-		text(s, 1, c->relation, sizeof(c->relation));
-		text(s, 2, c->number, sizeof(c->number));
+		store_col_text(s, 0, c->name, sizeof(c->name));
+		store_col_text(s, 1, c->relation, sizeof(c->relation));
+		store_col_text(s, 2, c->number, sizeof(c->number));
 	}
 	sqlite3_finalize(s);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 :
@@ -134,7 +118,7 @@ int store_elder_get(struct store *st, const char *account,
 	sqlite3_stmt *s;
 	int rc, err;
 
-	err = query(st, &s, "SELECT " PROFILE_COLS " FROM elder_profiles "
+	err = store_query(st, &s, "SELECT " PROFILE_COLS " FROM elder_profiles "
 		    "WHERE account=?", "s", account);
 	if (err)
 		return err;
@@ -174,7 +158,7 @@ int store_elder_list(struct store *st, store_elder_h *h, void *arg)
 	sqlite3_stmt *s;
 	int rc, err;
 
-	err = query(st, &s, "SELECT " PROFILE_COLS " FROM elder_profiles "
+	err = store_query(st, &s, "SELECT " PROFILE_COLS " FROM elder_profiles "
 		    "ORDER BY account", NULL);
 	if (err)
 		return err;
@@ -223,7 +207,7 @@ static int steps_json(struct store *st, const char *callid, struct mbuf *mb)
 	int rc, err;
 	bool first = true;
 
-	err = query(st, &s, "SELECT ts_ms,step,contact,name,number,detail "
+	err = store_query(st, &s, "SELECT ts_ms,step,contact,name,number,detail "
 		    "FROM elder_log WHERE callid=? ORDER BY id", "s", callid);
 	if (err)
 		return err;
@@ -255,7 +239,7 @@ int store_elder_calls_json(struct store *st, const char *callid,
 	int rc = SQLITE_DONE, err;
 
 	*n = 0;
-	err = query(st, &s, "SELECT callid,caller,kind,booth,start_ms,end_ms,"
+	err = store_query(st, &s, "SELECT callid,caller,kind,booth,start_ms,end_ms,"
 		    "outcome,answered_by,number FROM elder_calls WHERE "
 		    "(?1='' OR callid=?1) AND (?2='' OR caller=?2) ORDER BY id"
 		    " DESC LIMIT ?3", "ssi", callid, caller, (int64_t)limit);
@@ -263,15 +247,15 @@ int store_elder_calls_json(struct store *st, const char *callid,
 		return err;
 	while (!err && (rc = sqlite3_step(s)) == SQLITE_ROW) {
 		memset(&c, 0, sizeof(c));
-		text(s, 0, c.callid, sizeof(c.callid));
-		text(s, 1, c.caller, sizeof(c.caller));
-		text(s, 2, c.kind, sizeof(c.kind));
-		text(s, 3, c.booth, sizeof(c.booth));
+		store_col_text(s, 0, c.callid, sizeof(c.callid));
+		store_col_text(s, 1, c.caller, sizeof(c.caller));
+		store_col_text(s, 2, c.kind, sizeof(c.kind));
+		store_col_text(s, 3, c.booth, sizeof(c.booth));
 		c.start_ms = sqlite3_column_int64(s, 4);
 		c.end_ms = sqlite3_column_int64(s, 5);
-		text(s, 6, c.outcome, sizeof(c.outcome));
-		text(s, 7, c.answered_by, sizeof(c.answered_by));
-		text(s, 8, c.number, sizeof(c.number));
+		store_col_text(s, 6, c.outcome, sizeof(c.outcome));
+		store_col_text(s, 7, c.answered_by, sizeof(c.answered_by));
+		store_col_text(s, 8, c.number, sizeof(c.number));
 		err = mbuf_printf(mb, "%s{\"call\":\"%H\",\"caller\":\"%H\","
 				  "\"kind\":\"%s\",\"booth\":\"%H\","
 				  "\"start_ms\":%lld,\"end_ms\":%lld,"

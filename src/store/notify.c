@@ -58,23 +58,7 @@ const char store_notify_schema[] =
 	" NULL);"
 	"CREATE INDEX watch_log_a ON watch_log(alert);";
 
-static int query(struct store *st, sqlite3_stmt **sp, const char *sql,
-		 const char *fmt, ...)
-{
-	va_list ap;
-	int err;
 
-	va_start(ap, fmt);
-	err = store_prep(st, sp, sql, fmt, ap);
-	va_end(ap);
-	return err;
-}
-
-static void col(sqlite3_stmt *s, int i, char *dst, size_t sz)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	str_ncpy(dst, t ? (const char *)t : "", sz);
-}
 
 /* Step a one-row query; ENOENT if it has no row (s is kept for reading). */
 static int step_one(struct store *st, sqlite3_stmt *s, const char *what)
@@ -107,11 +91,11 @@ static void sms_of(sqlite3_stmt *s, struct store_sms *m)
 {
 	memset(m, 0, sizeof(*m));
 	m->id = sqlite3_column_int64(s, 0);
-	col(s, 1, m->to, sizeof(m->to));
-	col(s, 2, m->text, sizeof(m->text));
-	col(s, 3, m->ref, sizeof(m->ref));
-	col(s, 4, m->state, sizeof(m->state));
-	col(s, 5, m->key, sizeof(m->key));
+	store_col_text(s, 1, m->to, sizeof(m->to));
+	store_col_text(s, 2, m->text, sizeof(m->text));
+	store_col_text(s, 3, m->ref, sizeof(m->ref));
+	store_col_text(s, 4, m->state, sizeof(m->state));
+	store_col_text(s, 5, m->key, sizeof(m->key));
 	m->attempts = (uint32_t)sqlite3_column_int64(s, 6);
 	m->next_ms = sqlite3_column_int64(s, 7);
 	m->created_ms = sqlite3_column_int64(s, 8);
@@ -121,7 +105,7 @@ static int sms_one(struct store *st, struct store_sms *m, const char *sql,
 		   const char *fmt, int64_t arg)
 {
 	sqlite3_stmt *s;
-	int err = query(st, &s, sql, fmt, arg);
+	int err = store_query(st, &s, sql, fmt, arg);
 
 	if (err)
 		return err;
@@ -148,7 +132,7 @@ int store_sms_get(struct store *st, int64_t id, struct store_sms *m)
 int store_sms_next(struct store *st, int64_t *next_ms)
 {
 	sqlite3_stmt *s;
-	int err = query(st, &s, "SELECT min(next_ms) FROM sms WHERE state="
+	int err = store_query(st, &s, "SELECT min(next_ms) FROM sms WHERE state="
 			"'queued'", "");
 
 	if (err)
@@ -224,7 +208,7 @@ int store_sms_json(struct store *st, const char *ref, const char *state,
 	uint32_t n = 0;
 	int err, rc = SQLITE_DONE;
 
-	err = query(st, &s, "SELECT json_object('id',id,'to',dst,'text',body,"
+	err = store_query(st, &s, "SELECT json_object('id',id,'to',dst,'text',body,"
 		    "'ref',ref,'state',state,'attempts',attempts,'next_ms',"
 		    "CASE WHEN state='queued' THEN next_ms ELSE 0 END,"
 		    "'last_code',last_code,'last_error',last_error,'gateway',"
@@ -252,7 +236,7 @@ int store_sms_json(struct store *st, const char *ref, const char *state,
 int store_sms_queued(struct store *st, uint32_t *n)
 {
 	sqlite3_stmt *s;
-	int err = query(st, &s, "SELECT count(*) FROM sms WHERE state="
+	int err = store_query(st, &s, "SELECT count(*) FROM sms WHERE state="
 			"'queued'", "");
 
 	if (err)
@@ -290,13 +274,13 @@ int store_volunteer_del(struct store *st, const char *id)
 static void volunteer_of(sqlite3_stmt *s, struct store_volunteer *v)
 {
 	memset(v, 0, sizeof(*v));
-	col(s, 0, v->id, sizeof(v->id));
-	col(s, 1, v->name, sizeof(v->name));
-	col(s, 2, v->phone, sizeof(v->phone));
-	col(s, 3, v->district, sizeof(v->district));
-	col(s, 4, v->kind, sizeof(v->kind));
-	col(s, 5, v->escalation, sizeof(v->escalation));
-	col(s, 6, v->token, sizeof(v->token));
+	store_col_text(s, 0, v->id, sizeof(v->id));
+	store_col_text(s, 1, v->name, sizeof(v->name));
+	store_col_text(s, 2, v->phone, sizeof(v->phone));
+	store_col_text(s, 3, v->district, sizeof(v->district));
+	store_col_text(s, 4, v->kind, sizeof(v->kind));
+	store_col_text(s, 5, v->escalation, sizeof(v->escalation));
+	store_col_text(s, 6, v->token, sizeof(v->token));
 	v->created_ms = sqlite3_column_int64(s, 7);
 }
 
@@ -304,7 +288,7 @@ static int volunteer_one(struct store *st, const char *sql, const char *arg,
 			 struct store_volunteer *v)
 {
 	sqlite3_stmt *s;
-	int err = query(st, &s, sql, "s", arg);
+	int err = store_query(st, &s, sql, "s", arg);
 
 	if (err)
 		return err;
@@ -338,7 +322,7 @@ int store_volunteer_list(struct store *st, const char *district,
 	sqlite3_stmt *s;
 	int err, rc;
 
-	err = query(st, &s, "SELECT " VOL_COLS " FROM volunteers WHERE ?1='' "
+	err = store_query(st, &s, "SELECT " VOL_COLS " FROM volunteers WHERE ?1='' "
 		    "OR district=?1 ORDER BY id", "s", district);
 	if (err)
 		return err;
@@ -372,7 +356,7 @@ int store_watch_get(struct store *st, int64_t id, struct store_watch *w)
 	sqlite3_stmt *s;
 	int err;
 
-	err = query(st, &s, "SELECT id,booth,booth_name,address,district,lat,"
+	err = store_query(st, &s, "SELECT id,booth,booth_name,address,district,lat,"
 		    "lon,category,note,state,accepted_by,accepted_name,"
 		    "created_ms,escalated_ms,accepted_ms,closed_ms,notified,"
 		    "audio FROM watch_alerts WHERE id=?", "i", id);
@@ -382,23 +366,23 @@ int store_watch_get(struct store *st, int64_t id, struct store_watch *w)
 	if (!err) {
 		memset(w, 0, sizeof(*w));
 		w->id = sqlite3_column_int64(s, 0);
-		col(s, 1, w->booth, sizeof(w->booth));
-		col(s, 2, w->booth_name, sizeof(w->booth_name));
-		col(s, 3, w->address, sizeof(w->address));
-		col(s, 4, w->district, sizeof(w->district));
+		store_col_text(s, 1, w->booth, sizeof(w->booth));
+		store_col_text(s, 2, w->booth_name, sizeof(w->booth_name));
+		store_col_text(s, 3, w->address, sizeof(w->address));
+		store_col_text(s, 4, w->district, sizeof(w->district));
 		w->lat = sqlite3_column_double(s, 5);
 		w->lon = sqlite3_column_double(s, 6);
-		col(s, 7, w->category, sizeof(w->category));
-		col(s, 8, w->note, sizeof(w->note));
-		col(s, 9, w->state, sizeof(w->state));
-		col(s, 10, w->accepted_by, sizeof(w->accepted_by));
-		col(s, 11, w->accepted_name, sizeof(w->accepted_name));
+		store_col_text(s, 7, w->category, sizeof(w->category));
+		store_col_text(s, 8, w->note, sizeof(w->note));
+		store_col_text(s, 9, w->state, sizeof(w->state));
+		store_col_text(s, 10, w->accepted_by, sizeof(w->accepted_by));
+		store_col_text(s, 11, w->accepted_name, sizeof(w->accepted_name));
 		w->created_ms = sqlite3_column_int64(s, 12);
 		w->escalated_ms = sqlite3_column_int64(s, 13);
 		w->accepted_ms = sqlite3_column_int64(s, 14);
 		w->closed_ms = sqlite3_column_int64(s, 15);
 		w->notified = (uint32_t)sqlite3_column_int64(s, 16);
-		col(s, 17, w->audio, sizeof(w->audio));
+		store_col_text(s, 17, w->audio, sizeof(w->audio));
 	}
 	sqlite3_finalize(s);
 	return err;
@@ -464,7 +448,7 @@ int store_watch_overdue(struct store *st, int64_t before_ms, int64_t *ids,
 	int err, rc;
 
 	*count = 0;
-	err = query(st, &s, "SELECT id FROM watch_alerts WHERE state='open' "
+	err = store_query(st, &s, "SELECT id FROM watch_alerts WHERE state='open' "
 		    "AND created_ms<=? ORDER BY created_ms LIMIT ?", "ii",
 		    before_ms, (int64_t)n);
 	if (err)
@@ -479,7 +463,7 @@ int store_watch_overdue(struct store *st, int64_t before_ms, int64_t *ids,
 int store_watch_oldest_open(struct store *st, int64_t *created_ms)
 {
 	sqlite3_stmt *s;
-	int err = query(st, &s, "SELECT min(created_ms) FROM watch_alerts "
+	int err = store_query(st, &s, "SELECT min(created_ms) FROM watch_alerts "
 			"WHERE state='open'", "");
 
 	if (err)
@@ -500,7 +484,7 @@ int store_watch_recent(struct store *st, const char *booth,
 	sqlite3_stmt *s;
 	int err;
 
-	err = query(st, &s, "SELECT (SELECT max(id) FROM watch_alerts WHERE "
+	err = store_query(st, &s, "SELECT (SELECT max(id) FROM watch_alerts WHERE "
 		    "booth=?1 AND category=?2 AND created_ms>=?3 AND state IN "
 		    "('open','escalated')), (SELECT count(*) FROM watch_alerts"
 		    " WHERE booth=?1 AND created_ms>=?3)", "ssi", booth,
@@ -531,7 +515,7 @@ int store_watch_json(struct store *st, const struct store_watch_filter *f,
 	int err, rc = SQLITE_DONE;
 
 	*n = 0;
-	err = query(st, &s, "SELECT json_object('id',id,'booth',booth,"
+	err = store_query(st, &s, "SELECT json_object('id',id,'booth',booth,"
 		    "'booth_name',booth_name,'address',address,'district',"
 		    "district,'lat',lat,'lon',lon,'category',category,'note',"
 		    "note,'state',state,'created_ms',created_ms,"

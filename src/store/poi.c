@@ -819,17 +819,6 @@ static void poi_of(sqlite3_stmt *s, struct store_poi *p)
 	p->lon = sqlite3_column_double(s, 8);
 }
 
-static int query(struct store *st, sqlite3_stmt **sp, const char *sql,
-		 const char *fmt, ...)
-{
-	va_list ap;
-	int err;
-
-	va_start(ap, fmt);
-	err = store_prep(st, sp, sql, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 static int hit_cmp(const void *a, const void *b)
 {
@@ -978,12 +967,12 @@ int store_poi_nearby(struct store *st, const struct store_poi_query *q,
 			return err;
 		txn = true;
 	}
-	err = query(st, &s, "SELECT id,lat0,lat1,lon0,lon1 FROM pois_rt WHERE "
+	err = store_query(st, &s, "SELECT id,lat0,lat1,lon0,lon1 FROM pois_rt WHERE "
 		    "cat1>=? AND cat0<=? AND lat1>=? AND lat0<=? AND "
 		    "lon1>=? AND lon0<=?", "iidddd", (int64_t)c0, (int64_t)c1,
 		    box[0], box[1], box[2], box[3]);
 	if (!err)
-		err = query(st, &row, "SELECT " POI_COLS " FROM pois p WHERE "
+		err = store_query(st, &row, "SELECT " POI_COLS " FROM pois p WHERE "
 			    "p.id=?", "");
 	if (err)
 		goto out;
@@ -1088,7 +1077,7 @@ int store_poi_list(struct store *st, const char *category, uint32_t limit,
 		return err;
 	if (total)
 		*total = (uint32_t)strtoul(num, NULL, 10);
-	err = query(st, &s, "SELECT " POI_COLS " FROM pois p WHERE ?1='' OR "
+	err = store_query(st, &s, "SELECT " POI_COLS " FROM pois p WHERE ?1='' OR "
 		    "p.category=?1 ORDER BY p.ref LIMIT ?2 OFFSET ?3", "sii",
 		    c, (int64_t)limit, (int64_t)offset);
 	if (err)

@@ -33,45 +33,27 @@ const char store_ride_schema[] =
 	"eta_s,passengers,note,attempts,created_ms,updated_ms,deadline_ms," \
 	"request"
 
-static void text(sqlite3_stmt *s, int col, char *dst, size_t sz)
-{
-	const unsigned char *t = sqlite3_column_text(s, col);
-
-	str_ncpy(dst, t ? (const char *)t : "", sz);
-}
-
 static void ride_of(sqlite3_stmt *s, struct store_ride *r)
 {
 	memset(r, 0, sizeof(*r));
-	text(s, 0, r->id, sizeof(r->id));
-	text(s, 1, r->booth, sizeof(r->booth));
-	text(s, 2, r->state, sizeof(r->state));
-	text(s, 3, r->reason, sizeof(r->reason));
-	text(s, 4, r->detail, sizeof(r->detail));
-	text(s, 5, r->partner_ref, sizeof(r->partner_ref));
-	text(s, 6, r->plate, sizeof(r->plate));
-	text(s, 7, r->driver, sizeof(r->driver));
+	store_col_text(s, 0, r->id, sizeof(r->id));
+	store_col_text(s, 1, r->booth, sizeof(r->booth));
+	store_col_text(s, 2, r->state, sizeof(r->state));
+	store_col_text(s, 3, r->reason, sizeof(r->reason));
+	store_col_text(s, 4, r->detail, sizeof(r->detail));
+	store_col_text(s, 5, r->partner_ref, sizeof(r->partner_ref));
+	store_col_text(s, 6, r->plate, sizeof(r->plate));
+	store_col_text(s, 7, r->driver, sizeof(r->driver));
 	r->eta_s = (int32_t)sqlite3_column_int64(s, 8);
 	r->passengers = (uint32_t)sqlite3_column_int64(s, 9);
-	text(s, 10, r->note, sizeof(r->note));
+	store_col_text(s, 10, r->note, sizeof(r->note));
 	r->attempts = (uint32_t)sqlite3_column_int64(s, 11);
 	r->created_ms = sqlite3_column_int64(s, 12);
 	r->updated_ms = sqlite3_column_int64(s, 13);
 	r->deadline_ms = sqlite3_column_int64(s, 14);
-	text(s, 15, r->request, sizeof(r->request));
+	store_col_text(s, 15, r->request, sizeof(r->request));
 }
 
-static int query(struct store *st, sqlite3_stmt **sp, const char *sql,
-		 const char *fmt, ...)
-{
-	va_list ap;
-	int err;
-
-	va_start(ap, fmt);
-	err = store_prep(st, sp, sql, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 /* Step s, handing each ride to h; finalizes s.  *n counts the rows. */
 static int each(struct store *st, sqlite3_stmt *s, store_ride_h *h,
@@ -124,7 +106,7 @@ int store_ride_get(struct store *st, const char *id, struct store_ride *r)
 {
 	sqlite3_stmt *s;
 	uint32_t n = 0;
-	int err = query(st, &s, "SELECT " RIDE_COLS " FROM rides WHERE id=?",
+	int err = store_query(st, &s, "SELECT " RIDE_COLS " FROM rides WHERE id=?",
 			"s", id);
 
 	if (!err)
@@ -143,7 +125,7 @@ int store_ride_list(struct store *st, const char *booth, const char *state,
 		    uint32_t limit, store_ride_h *h, void *arg)
 {
 	sqlite3_stmt *s;
-	int err = query(st, &s, "SELECT " RIDE_COLS " FROM rides WHERE "
+	int err = store_query(st, &s, "SELECT " RIDE_COLS " FROM rides WHERE "
 			"(?='' OR booth=?) AND (?='' OR state=?) ORDER BY "
 			"created_ms DESC, id LIMIT ?", "ssssi", booth, booth,
 			state, state, (int64_t)limit);
@@ -154,7 +136,7 @@ int store_ride_list(struct store *st, const char *booth, const char *state,
 int store_ride_pending(struct store *st, store_ride_h *h, void *arg)
 {
 	sqlite3_stmt *s;
-	int err = query(st, &s, "SELECT " RIDE_COLS " FROM rides WHERE state "
+	int err = store_query(st, &s, "SELECT " RIDE_COLS " FROM rides WHERE state "
 			"IN ('requested','sent') ORDER BY created_ms", "");
 
 	return err ? err : each(st, s, h, arg, NULL);
@@ -172,7 +154,7 @@ int store_ride_steps(struct store *st, const char *id, store_ride_log_h *h,
 		     void *arg)
 {
 	sqlite3_stmt *s;
-	int rc, err = query(st, &s, "SELECT ts_ms,state,detail FROM ride_log "
+	int rc, err = store_query(st, &s, "SELECT ts_ms,state,detail FROM ride_log "
 			    "WHERE ride=? ORDER BY id", "s", id);
 
 	if (err)

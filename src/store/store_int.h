@@ -16,6 +16,11 @@ int store_sqlerr(struct store *st, int rc, const char *what);
  * a const char *, 'i' an int64_t, 'd' a double). */
 int store_prep(struct store *st, sqlite3_stmt **sp, const char *sql,
 	       const char *fmt, va_list ap);
+/** store_prep with the arguments inline. */
+int store_query(struct store *st, sqlite3_stmt **sp, const char *sql,
+		const char *fmt, ...);
+/** Column col of the row as text into dst ("" for NULL). */
+void store_col_text(sqlite3_stmt *s, int col, char *dst, size_t sz);
 /** Run a statement that returns no rows; ENOENT if it changed none. */
 int store_run(struct store *st, const char *sql, const char *fmt, ...);
 /** Run a query and copy the first row's text columns into the buffers

@@ -35,6 +35,25 @@ int store_prep(struct store *st, sqlite3_stmt **sp, const char *sql,
 	return 0;
 }
 
+int store_query(struct store *st, sqlite3_stmt **sp, const char *sql,
+		const char *fmt, ...)
+{
+	va_list ap;
+	int err;
+
+	va_start(ap, fmt);
+	err = store_prep(st, sp, sql, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void store_col_text(sqlite3_stmt *s, int col, char *dst, size_t sz)
+{
+	const unsigned char *t = sqlite3_column_text(s, col);
+
+	str_ncpy(dst, t ? (const char *)t : "", sz);
+}
+
 int store_run(struct store *st, const char *sql, const char *fmt, ...)
 {
 	sqlite3_stmt *s;
