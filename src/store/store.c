@@ -365,24 +365,18 @@ static int step_done(struct store *st, sqlite3_stmt *s, const char *what)
 	return 0;
 }
 
-static void col_text(sqlite3_stmt *s, int i, char *dst, size_t sz)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	str_ncpy(dst, t ? (const char *)t : "", sz);
-}
-
 static void row_account(sqlite3_stmt *s, struct store_account *a)
 {
 	memset(a, 0, sizeof(*a));
-	col_text(s, 0, a->user, sizeof(a->user));
-	col_text(s, 1, a->ha1, sizeof(a->ha1));
-	col_text(s, 2, a->realm, sizeof(a->realm));
-	col_text(s, 3, a->display, sizeof(a->display));
-	col_text(s, 4, a->ext, sizeof(a->ext));
-	col_text(s, 5, a->kind, sizeof(a->kind));
+	store_col_text(s, 0, a->user, sizeof(a->user));
+	store_col_text(s, 1, a->ha1, sizeof(a->ha1));
+	store_col_text(s, 2, a->realm, sizeof(a->realm));
+	store_col_text(s, 3, a->display, sizeof(a->display));
+	store_col_text(s, 4, a->ext, sizeof(a->ext));
+	store_col_text(s, 5, a->kind, sizeof(a->kind));
 	a->outbound = sqlite3_column_int(s, 6) != 0;
 	a->max_calls = (uint32_t)sqlite3_column_int64(s, 7);
-	col_text(s, 8, a->from_addr, sizeof(a->from_addr));
+	store_col_text(s, 8, a->from_addr, sizeof(a->from_addr));
 }
 
 int store_account_add(struct store *st, const struct store_account *a)
@@ -500,12 +494,12 @@ int store_binding_del(struct store *st, const char *user, const char *contact)
 static void row_binding(sqlite3_stmt *s, struct store_binding *b)
 {
 	memset(b, 0, sizeof(*b));
-	col_text(s, 0, b->user, sizeof(b->user));
-	col_text(s, 1, b->contact, sizeof(b->contact));
-	col_text(s, 2, b->src, sizeof(b->src));
-	col_text(s, 3, b->transport, sizeof(b->transport));
+	store_col_text(s, 0, b->user, sizeof(b->user));
+	store_col_text(s, 1, b->contact, sizeof(b->contact));
+	store_col_text(s, 2, b->src, sizeof(b->src));
+	store_col_text(s, 3, b->transport, sizeof(b->transport));
 	b->expires_at = sqlite3_column_int64(s, 4);
-	col_text(s, 5, b->callid, sizeof(b->callid));
+	store_col_text(s, 5, b->callid, sizeof(b->callid));
 	b->cseq = (uint32_t)sqlite3_column_int64(s, 6);
 }
 
@@ -561,32 +555,32 @@ static void row_cdr(sqlite3_stmt *s, struct store_cdr *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->id = sqlite3_column_int64(s, 0);
-	col_text(s, 1, c->callid, sizeof(c->callid));
-	col_text(s, 2, c->caller, sizeof(c->caller));
-	col_text(s, 3, c->callee, sizeof(c->callee));
-	col_text(s, 4, c->dialled, sizeof(c->dialled));
+	store_col_text(s, 1, c->callid, sizeof(c->callid));
+	store_col_text(s, 2, c->caller, sizeof(c->caller));
+	store_col_text(s, 3, c->callee, sizeof(c->callee));
+	store_col_text(s, 4, c->dialled, sizeof(c->dialled));
 	c->start_ms = sqlite3_column_int64(s, 5);
 	c->ring_ms = sqlite3_column_int64(s, 6);
 	c->answer_ms = sqlite3_column_int64(s, 7);
 	c->end_ms = sqlite3_column_int64(s, 8);
 	c->duration_s = (uint32_t)sqlite3_column_int64(s, 9);
 	c->billable_s = (uint32_t)sqlite3_column_int64(s, 10);
-	col_text(s, 11, c->disposition, sizeof(c->disposition));
+	store_col_text(s, 11, c->disposition, sizeof(c->disposition));
 	c->cause = (uint16_t)sqlite3_column_int(s, 12);
-	col_text(s, 13, c->reason, sizeof(c->reason));
-	col_text(s, 14, c->hangup_by, sizeof(c->hangup_by));
-	col_text(s, 15, c->codec, sizeof(c->codec));
+	store_col_text(s, 13, c->reason, sizeof(c->reason));
+	store_col_text(s, 14, c->hangup_by, sizeof(c->hangup_by));
+	store_col_text(s, 15, c->codec, sizeof(c->codec));
 	c->pkts_a2b = (uint64_t)sqlite3_column_int64(s, 16);
 	c->bytes_a2b = (uint64_t)sqlite3_column_int64(s, 17);
 	c->pkts_b2a = (uint64_t)sqlite3_column_int64(s, 18);
 	c->bytes_b2a = (uint64_t)sqlite3_column_int64(s, 19);
 	c->lost_a2b = (uint64_t)sqlite3_column_int64(s, 20);
 	c->lost_b2a = (uint64_t)sqlite3_column_int64(s, 21);
-	col_text(s, 22, c->hotline, sizeof(c->hotline));
-	col_text(s, 23, c->language, sizeof(c->language));
-	col_text(s, 24, c->path, sizeof(c->path));
+	store_col_text(s, 22, c->hotline, sizeof(c->hotline));
+	store_col_text(s, 23, c->language, sizeof(c->language));
+	store_col_text(s, 24, c->path, sizeof(c->path));
 	c->survey = sqlite3_column_int(s, 25);
-	col_text(s, 26, c->recording, sizeof(c->recording));
+	store_col_text(s, 26, c->recording, sizeof(c->recording));
 	c->recording_ms = (uint32_t)sqlite3_column_int64(s, 27);
 }
 
@@ -643,12 +637,12 @@ static void row_callback(sqlite3_stmt *s, struct store_callback *cb)
 	memset(cb, 0, sizeof(*cb));
 	cb->id = sqlite3_column_int64(s, 0);
 	cb->created_ms = sqlite3_column_int64(s, 1);
-	col_text(s, 2, cb->callid, sizeof(cb->callid));
-	col_text(s, 3, cb->caller, sizeof(cb->caller));
-	col_text(s, 4, cb->hotline, sizeof(cb->hotline));
-	col_text(s, 5, cb->number, sizeof(cb->number));
-	col_text(s, 6, cb->recording, sizeof(cb->recording));
-	col_text(s, 7, cb->status, sizeof(cb->status));
+	store_col_text(s, 2, cb->callid, sizeof(cb->callid));
+	store_col_text(s, 3, cb->caller, sizeof(cb->caller));
+	store_col_text(s, 4, cb->hotline, sizeof(cb->hotline));
+	store_col_text(s, 5, cb->number, sizeof(cb->number));
+	store_col_text(s, 6, cb->recording, sizeof(cb->recording));
+	store_col_text(s, 7, cb->status, sizeof(cb->status));
 }
 
 int store_callback_list(struct store *st, store_callback_h *h, void *arg)
